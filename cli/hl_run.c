@@ -1,0 +1,181 @@
+/* hl_run.c: hl-run: create a sandbox from a guest ELF, call one function, print its result. */
+#include <getopt.h>
+#include <hyperlight/hyperlight.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+
+#define EXIT_USAGE 2
+
+static const char usage[] =
+    "usage: hl-run [options] GUEST.elf FUNCTION [ARG...]\n"
+    "Creates a sandbox from GUEST.elf, runs its init, calls FUNCTION once and prints the result.\n"
+    "\n"
+    "Arguments are typed: 42 (i32), i32:N, u32:N, i64:N, u64:N, f32:X, f64:X, true, false,\n"
+    "str:TEXT, bytes:HEX (e.g. bytes:0a0b), bytes:@FILE; a bare word is a string. A bare number\n"
+    "takes the type FUNCTION declares for that parameter when it is numeric.\n"
+    "\n"
+    "options:\n"
+    "  --heap SIZE         guest heap (default 1M; K, M, G suffixes)\n"
+    "  --stack SIZE        guest stack (default 256K)\n"
+    "  --input SIZE        host-to-guest buffer (default 64K)\n"
+    "  --output SIZE       guest-to-host buffer (default 64K)\n"
+    "  --timeout-ms N      time limit for init and for the call, 0 = none (default 5000)\n"
+    "  --log-level LEVEL   guest logs to print on stderr: off, error, warn, info, debug, trace\n"
+    "                      (default info)\n"
+    "  -h, --help          show this help\n"
+    "  --version           show the version\n"
+    "\n"
+    "Exit status: 0 on success, 1 when the sandbox or the call fails, 2 on bad usage.\n";
+
+static void log_to_stderr(void *user, const hl_log_record *rec)
+{
+    static const char *const levels[] = {"", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"};
+    (void)user;
+    if (rec->file[0])
+        fprintf(stderr, "[guest %s %s:%u] %s\n", levels[rec->level], rec->file, rec->line,
+                rec->message);
+    else
+        fprintf(stderr, "[guest %s] %s\n", levels[rec->level], rec->message);
+}
+
+static void print_value(const hl_value *v)
+{
+    switch (v->type) {
+    case HL_TYPE_VOID:
+        break;
+    case HL_TYPE_BOOL:
+        puts(v->as.b ? "true" : "false");
+        break;
+    case HL_TYPE_I32:
+        printf("%d\n", v->as.i32);
+        break;
+    case HL_TYPE_U32:
+        printf("%u\n", v->as.u32);
+        break;
+    case HL_TYPE_I64:
+        printf("%lld\n", (long long)v->as.i64);
+        break;
+    case HL_TYPE_U64:
+        printf("%llu\n", (unsigned long long)v->as.u64);
+        break;
+    case HL_TYPE_F32:
+        printf("%.9g\n", v->as.f32);
+        break;
+    case HL_TYPE_F64:
+        printf("%.17g\n", v->as.f64);
+        break;
+    case HL_TYPE_STRING:
+        fwrite(v->as.str.ptr, 1, v->as.str.len, stdout);
+        putchar('\n');
+        break;
+    case HL_TYPE_BYTES:
+        for (size_t i = 0; i < v->as.bytes.len; i++)
+            printf("%02x", v->as.bytes.ptr[i]);
+        putchar('\n');
+        break;
+    }
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "hl-run: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (try --help)\n");
+    return EXIT_USAGE;
+}
+
+/* Parses options into cfg; returns the index of GUEST.elf, or -1 after printing why. */
+static int parse_options(int argc, char **argv, hl_config *cfg, int *exit_now)
+{
+    static const struct option opts[] = {
+        {"heap", required_argument, 0, 'H'},    {"stack", required_argument, 0, 'S'},
+        {"input", required_argument, 0, 'I'},   {"output", required_argument, 0, 'O'},
+        {"timeout-ms", required_argument, 0, 'T'}, {"log-level", required_argument, 0, 'L'},
+        {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0}};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'H': bad = hl_cli_parse_size(optarg, &cfg->heap_size); break;
+        case 'S': bad = hl_cli_parse_size(optarg, &cfg->stack_size); break;
+        case 'I': bad = hl_cli_parse_size(optarg, &cfg->input_size); break;
+        case 'O': bad = hl_cli_parse_size(optarg, &cfg->output_size); break;
+        case 'T': bad = hl_cli_parse_u32(optarg, &cfg->time_limit_ms); break;
+        case 'L': bad = hl_cli_parse_log_level(optarg, &cfg->log_level); break;
+        case 'h': fputs(usage, stdout); *exit_now = 1; return -1;
+        case 'V': printf("hl-run (hyperlight-c) %s\n", hl_version()); *exit_now = 1; return -1;
+        default:
+            usage_error("unknown option '%s'", argv[optind - 1]);
+            return -1;
+        }
+        if (bad) {
+            fprintf(stderr, "hl-run: bad value '%s' for %s (try --help)\n", optarg,
+                    argv[optind - 1]);
+            return -1;
+        }
+    }
+    return optind;
+}
+
+static int fail(const char *what)
+{
+    (void)what;
+    fprintf(stderr, "hl-run: %s\n", hl_last_error());
+    return 1;
+}
+
+static int call_and_print(hl_sandbox *sb, const char *fn, int argc, char **argv)
+{
+    hl_value args[HL_MAX_PARAMS];
+    void *owned[HL_MAX_PARAMS] = {0};
+    const hl_type *params = NULL;
+    size_t nparams = 0;
+    char err[256];
+    int rc = 0, n = 0;
+    if (argc > HL_MAX_PARAMS) {
+        fprintf(stderr, "hl-run: at most %d arguments\n", HL_MAX_PARAMS);
+        return EXIT_USAGE;
+    }
+    hl_sandbox_guest_function(sb, fn, NULL, &params, &nparams); /* hints only; call reports */
+    for (; n < argc && rc == 0; n++) {
+        hl_type hint = (size_t)n < nparams ? params[n] : HL_TYPE_VOID;
+        if (hl_cli_parse_value(argv[n], hint, &args[n], &owned[n], err, sizeof err)) {
+            fprintf(stderr, "hl-run: argument %d: %s\n", n + 1, err);
+            rc = EXIT_USAGE;
+        }
+    }
+    hl_value result;
+    if (rc == 0 && hl_sandbox_call(sb, fn, args, (size_t)argc, &result) != 0)
+        rc = fail("call");
+    if (rc == 0)
+        print_value(&result);
+    for (int i = 0; i < n; i++)
+        free(owned[i]);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    hl_config cfg;
+    int exit_now = 0;
+    hl_config_init(&cfg);
+    cfg.log_fn = log_to_stderr;
+    int first = parse_options(argc, argv, &cfg, &exit_now);
+    if (first < 0)
+        return exit_now ? 0 : EXIT_USAGE;
+    if (argc - first < 2)
+        return usage_error("%s", "expected GUEST.elf FUNCTION [ARG...]");
+    hl_sandbox *sb = NULL;
+    if (hl_sandbox_new(&cfg, argv[first], &sb) != 0)
+        return fail("create");
+    int rc = hl_sandbox_init(sb) != 0 ? fail("init")
+                                      : call_and_print(sb, argv[first + 1], argc - first - 2,
+                                                       argv + first + 2);
+    hl_sandbox_destroy(sb);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/* runtime.h: what the guest runtime's files share: the PEB copy, port exits, buffer stacks. */
+#ifndef HLG_RUNTIME_H
+#define HLG_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hyperlight/abi.h>
+#include <hyperlight/guest.h>
+
+#include "wire.h"
+
+/* The PEB as the host wrote it, copied at start-up. */
+extern hl_abi_peb hlg__peb;
+
+/* Leaves the VM through `port` with a 32-bit value; returns when the host resumes us. */
+static inline void hlg__exit(uint8_t port, uint32_t value)
+{
+    __asm__ volatile("outl %0, %w1" : : "a"(value), "Nd"((uint16_t)port) : "memory");
+}
+
+/* Output stack: start a message in the free space, then push what was written. */
+void hlg__out_begin(hl_wire_writer *w);
+/* Pushes w's bytes as one element. Returns 0, or -1 if they did not fit (nothing pushed). */
+int hlg__out_commit(const hl_wire_writer *w);
+
+/* Input stack: the top element (0, or -1 when empty/corrupt); hlg__in_pop removes it. */
+int hlg__in_top(const uint8_t **msg, size_t *len, uint64_t *elem);
+void hlg__in_pop(uint64_t elem);
+
+/* Guest function registry. */
+typedef struct hlg__fn {
+    char *name;
+    size_t name_len;
+    hl_type ret;
+    size_t nparams;
+    hl_type params[HL_MAX_PARAMS];
+    hlg_fn fn;
+} hlg__fn;
+
+const hlg__fn *hlg__find(const char *name, size_t len);
+/* Pushes the SIGS message listing every registered function. */
+int hlg__send_signatures(void);
+
+/* Runs the call on top of the input stack and pushes its RESULT or ERROR. */
+void hlg__dispatch(void);
+
+/* Error message of the running guest function (hlg_fail), and scratch memory of that call. */
+const char *hlg__take_fail_message(void);
+void hlg__scratch_release(void);
+
+#endif

@@ -1,0 +1,29 @@
+/* start.c: guest start-up and the wait-for-call loop (one VM exit per call). */
+#include "runtime.h"
+
+#include <stdlib.h>
+
+#include "libc/libc_internal.h"
+
+hl_abi_peb hlg__peb;
+
+#define BAD_PEB_CODE 137
+
+_Noreturn void hlg__start(const hl_abi_peb *peb);
+
+_Noreturn void hlg__start(const hl_abi_peb *peb)
+{
+    hlg__peb = *peb;
+    if (hlg__peb.magic != HL_ABI_PEB_MAGIC || hlg__peb.abi_version != HL_ABI_VERSION)
+        hlg_abort(BAD_PEB_CODE, "host and guest ABI versions differ (guest has %u)",
+                  HL_ABI_VERSION);
+    hlg__heap_init((void *)(uintptr_t)hlg__peb.heap.gpa, hlg__peb.heap.size);
+    srand((unsigned)(hlg__peb.seed ^ (hlg__peb.seed >> 32)));
+    hlg_main();
+    if (hlg__send_signatures())
+        hlg_abort(HL_ABI_ERR_TOO_BIG, "the guest's function table does not fit the output buffer");
+    for (;;) {
+        hlg__exit(HL_ABI_PORT_DONE, 0);
+        hlg__dispatch();
+    }
+}

@@ -1,0 +1,102 @@
+/* hyperlight/abi.h: the host<->guest ABI: version, ports, PEB, buffer stacks, wire format.
+ * Fixed-width fields and static asserts only; docs/ABI.md describes every byte. Append-only:
+ * any change that moves a field or changes a meaning bumps HL_ABI_VERSION. */
+#ifndef HYPERLIGHT_ABI_H
+#define HYPERLIGHT_ABI_H
+
+#include <stdint.h>
+
+#define HL_ABI_VERSION 1u
+#define HL_ABI_PAGE_SIZE 4096u
+
+/* ---- Ports: the guest leaves the VM with `out dx, eax` (32-bit, one item) to one of these.
+ * Any other port, size or direction ends the call with a protocol error. ---- */
+#define HL_ABI_PORT_DONE 0xE0u      /* init finished / call finished: a message is on the output stack */
+#define HL_ABI_PORT_HOST_CALL 0xE4u /* a CALL message is on the output stack; reply on the input stack */
+#define HL_ABI_PORT_LOG 0xE8u       /* a LOG message is on the output stack; pop it and resume */
+#define HL_ABI_PORT_ABORT 0xECu     /* eax = abort code; NUL-terminated message in the panic region */
+#define HL_ABI_PORT_EXCEPTION 0xF0u /* ring-0 only (host-owned exception stub); denied at CPL3 */
+/* Ports are 4 apart because a 32-bit `out` is checked against 4 consecutive I/O-bitmap bits. The
+ * TSS I/O bitmap lets CPL3 use exactly HL_ABI_PORT_DONE .. HL_ABI_PORT_ABORT + 3. */
+
+/* ---- Process environment block: one read-only page the host writes before the guest starts.
+ * Addresses are guest-physical (= guest-virtual: memory is identity-mapped). ---- */
+#define HL_ABI_PEB_MAGIC 0x3142455074684C48ull /* "HLthPEB1" little-endian */
+
+typedef struct hl_abi_region {
+    uint64_t gpa;
+    uint64_t size;
+} hl_abi_region;
+
+typedef struct hl_abi_peb {
+    uint64_t magic;           /* HL_ABI_PEB_MAGIC */
+    uint32_t abi_version;     /* HL_ABI_VERSION */
+    uint32_t log_level;       /* most verbose hl_log_level the host wants; 0 = send no logs */
+    uint64_t seed;            /* 64 random bits for the guest (heap/stack canaries, rand) */
+    hl_abi_region input;      /* host -> guest buffer stack (RW) */
+    hl_abi_region output;     /* guest -> host buffer stack (RW) */
+    hl_abi_region host_fns;   /* host-function table (read-only): u64 length, then a SIGNATURES message */
+    hl_abi_region panic;      /* abort message, NUL-terminated (RW) */
+    hl_abi_region heap;       /* guest heap (RW) */
+    hl_abi_region stack;      /* user stack: gpa = lowest byte, gpa + size = initial RSP (RW) */
+    hl_abi_region image;      /* where the guest ELF was loaded */
+} hl_abi_peb;
+
+_Static_assert(sizeof(hl_abi_region) == 16, "hl_abi_region layout");
+_Static_assert(sizeof(hl_abi_peb) == 136, "hl_abi_peb layout");
+_Static_assert(__builtin_offsetof(hl_abi_peb, input) == 24, "hl_abi_peb.input offset");
+_Static_assert(__builtin_offsetof(hl_abi_peb, image) == 120, "hl_abi_peb.image offset");
+
+/* Entry state: RIP = ELF entry (relocated), RDI = PEB gpa, RSP = stack.gpa + stack.size,
+ * CPL3, interrupts off, all other general registers 0. */
+
+/* ---- Buffer stacks (input and output regions) ----
+ * Bytes [0, 8) hold the u64 stack pointer `sp`: the region offset of the first free byte; 8 when
+ * empty. An element of n >= 1 bytes occupies [e, e + n), followed by a u64 back-pointer holding e,
+ * so after a push sp = e + n + 8. A pop checks 16 <= sp <= size, 8 <= e <= sp - 9, and takes the
+ * n = sp - 8 - e bytes at e; then sp = e. */
+#define HL_ABI_STACK_EMPTY 8u
+
+/* ---- Wire format: every element on a buffer stack is one message, little-endian, unaligned.
+ * message  = u8 kind, body
+ * CALL     = u8 nargs, u16 name_len, name[name_len], value[nargs]
+ * RESULT   = value
+ * ERROR    = i32 code (HL_ABI_ERR_*), string-body message
+ * LOG      = u8 level, u32 line, string-body file, string-body message
+ * SIGS     = u16 count, count x (u16 name_len, name[name_len], u8 ret_type, u8 nparams, u8 type[nparams])
+ * value    = u8 type (hl_type), then by type: void: nothing; bool: u8 0|1; i32/u32/f32: 4 bytes;
+ *            i64/u64/f64: 8 bytes; string: string-body; bytes: u32 len, len bytes
+ * string-body = u32 len, len bytes of UTF-8 without NUL, then one 0 byte
+ * name     = 1..HL_ABI_MAX_NAME bytes, each printable ASCII other than space (0x21..0x7e) ---- */
+#define HL_ABI_MSG_CALL 1u
+#define HL_ABI_MSG_RESULT 2u
+#define HL_ABI_MSG_ERROR 3u
+#define HL_ABI_MSG_LOG 4u
+#define HL_ABI_MSG_SIGS 5u
+
+#define HL_ABI_MAX_NAME 128u
+#define HL_ABI_MAX_FUNCTIONS 1024u
+
+/* Error codes carried by ERROR messages (both directions). */
+#define HL_ABI_ERR_NOT_FOUND 1  /* no function of that name */
+#define HL_ABI_ERR_ARG_COUNT 2  /* wrong number of arguments */
+#define HL_ABI_ERR_ARG_TYPE 3   /* an argument has the wrong type */
+#define HL_ABI_ERR_FAILED 4     /* the function ran and reported failure */
+#define HL_ABI_ERR_DENIED 5     /* host refused a host call (not registered / wrong types) */
+#define HL_ABI_ERR_BAD_MESSAGE 6 /* a message could not be decoded */
+#define HL_ABI_ERR_TOO_BIG 7    /* a message did not fit its buffer */
+#define HL_ABI_ERR_NO_MEMORY 8  /* the guest ran out of heap while handling the call */
+
+/* Log levels (also the public hl_log_level values). */
+#define HL_ABI_LOG_OFF 0u
+#define HL_ABI_LOG_ERROR 1u
+#define HL_ABI_LOG_WARN 2u
+#define HL_ABI_LOG_INFO 3u
+#define HL_ABI_LOG_DEBUG 4u
+#define HL_ABI_LOG_TRACE 5u
+
+/* Host stack cookie: HL_ABI_COOKIE_SIZE random bytes the host writes at stack.gpa (the lowest
+ * bytes of the user stack) and checks after every call. */
+#define HL_ABI_COOKIE_SIZE 16u
+
+#endif

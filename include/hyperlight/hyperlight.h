@@ -1,0 +1,178 @@
+/* hyperlight/hyperlight.h: the public host API of libhyperlight (the only header a host needs). */
+#ifndef HYPERLIGHT_HYPERLIGHT_H
+#define HYPERLIGHT_HYPERLIGHT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(HL_BUILDING_LIBRARY)
+#define HL_API __attribute__((visibility("default")))
+#else
+#define HL_API
+#endif
+
+#define HL_VERSION_MAJOR 0
+#define HL_VERSION_MINOR 1
+#define HL_VERSION_PATCH 0
+#define HL_VERSION_STRING "0.1.0"
+
+/* "0.1.0": the version of the library actually linked. */
+HL_API const char *hl_version(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Errors. Every fallible function returns 0 or one of these negative codes; hl_last_error()
+ * then says what exactly went wrong. */
+#define HL_ERRNO_MAP(X)                                                                     \
+    X(HL_EINVAL, -1, "invalid argument")                                                   \
+    X(HL_ENOMEM, -2, "out of memory")                                                      \
+    X(HL_ENOKVM, -3, "KVM is not available")                                               \
+    X(HL_EKVM, -4, "KVM operation failed")                                                 \
+    X(HL_ECONFIG, -5, "configuration value out of range")                                  \
+    X(HL_EELF, -6, "bad guest ELF")                                                        \
+    X(HL_EIO, -7, "I/O error")                                                             \
+    X(HL_ESTATE, -8, "operation not allowed in this sandbox state")                        \
+    X(HL_EPOISONED, -9, "sandbox is poisoned by an earlier failed call")                   \
+    X(HL_ENOTFOUND, -10, "guest function not found")                                       \
+    X(HL_EARGCOUNT, -11, "wrong number of arguments")                                      \
+    X(HL_EARGTYPE, -12, "wrong argument type")                                             \
+    X(HL_EGUEST, -13, "guest function failed")                                             \
+    X(HL_EABORT, -14, "guest aborted")                                                     \
+    X(HL_EFAULT, -15, "guest fault")                                                       \
+    X(HL_ESTACKOVERFLOW, -16, "guest stack overflow")                                      \
+    X(HL_ECOOKIE, -17, "guest stack cookie smashed")                                       \
+    X(HL_ETIMEOUT, -18, "time limit exceeded")                                             \
+    X(HL_EPROTOCOL, -19, "guest broke the host/guest protocol")                            \
+    X(HL_ETOOBIG, -20, "value too big for the buffer")                                     \
+    X(HL_EEXIST, -21, "already registered")                                                \
+    X(HL_ESIGNAL, -22, "the time-limit signal is taken by the application")
+
+enum hl_errno {
+#define HL__ERRNO_ENUM(name, value, text) name = value,
+    HL_ERRNO_MAP(HL__ERRNO_ENUM)
+#undef HL__ERRNO_ENUM
+};
+
+/* "guest aborted" etc. for a code above; "unknown error" otherwise. Never NULL. */
+HL_API const char *hl_strerror(int code);
+/* "HL_EABORT" etc.; "HL_E?" for an unknown code. Never NULL. */
+HL_API const char *hl_errname(int code);
+/* The detail of the last failure on the calling thread, e.g. "guest aborted (code 3): out of
+ * cheese". Valid until the next library call on this thread; "" if none. Never NULL. */
+HL_API const char *hl_last_error(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Configuration. */
+typedef enum hl_log_level {
+    HL_LOG_OFF = 0,
+    HL_LOG_ERROR = 1,
+    HL_LOG_WARN = 2,
+    HL_LOG_INFO = 3,
+    HL_LOG_DEBUG = 4,
+    HL_LOG_TRACE = 5,
+} hl_log_level;
+
+/* One guest log record. All pointers are valid only during the callback; strings are
+ * NUL-terminated. `file` is "" when the guest gave none. */
+typedef struct hl_log_record {
+    hl_log_level level;
+    const char *message;
+    const char *file;
+    uint32_t line;
+} hl_log_record;
+
+/* Receives guest logs on the thread that is calling into the sandbox. */
+typedef void (*hl_log_fn)(void *user, const hl_log_record *rec);
+
+/* Limits checked by hl_sandbox_new (HL_ECONFIG otherwise). Sizes are rounded up to 4 KiB. */
+#define HL_MIN_STACK_SIZE (16u * 1024)
+#define HL_MAX_STACK_SIZE (256u * 1024 * 1024)
+#define HL_MAX_HEAP_SIZE (768u * 1024 * 1024)
+#define HL_MIN_BUFFER_SIZE (4u * 1024)
+#define HL_MAX_BUFFER_SIZE (256u * 1024 * 1024)
+#define HL_MAX_GUEST_MEMORY (1024ull * 1024 * 1024) /* everything together, incl. the image */
+#define HL_MAX_TIME_LIMIT_MS (24u * 3600 * 1000)
+
+typedef struct hl_config {
+    size_t stack_size;      /* guest stack; default 256 KiB */
+    size_t heap_size;       /* guest heap (malloc); default 1 MiB; may be 0 */
+    size_t input_size;      /* host->guest buffer (call arguments, host results); default 64 KiB */
+    size_t output_size;     /* guest->host buffer (results, host calls, logs); default 64 KiB */
+    uint32_t time_limit_ms; /* per hl_sandbox_init / hl_sandbox_call; 0 = none; default 5000 */
+    hl_log_level log_level; /* most verbose guest log forwarded to log_fn; default HL_LOG_INFO */
+    hl_log_fn log_fn;       /* NULL (default): guest logs are not even sent by the guest */
+    void *log_user;         /* passed to log_fn */
+} hl_config;
+
+/* Fills *cfg with the defaults above. */
+HL_API void hl_config_init(hl_config *cfg);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sandboxes. A sandbox may be used by one thread at a time; different sandboxes may be used from
+ * different threads at once. Lifecycle: new -> register host functions -> init -> call ... ->
+ * destroy. */
+typedef struct hl_sandbox hl_sandbox;
+
+/* Creates a sandbox from the guest ELF at `elf_path` (NULL cfg = defaults; cfg is copied). Opens
+ * /dev/kvm, creates the VM and vCPU, loads the guest; the guest does not run until
+ * hl_sandbox_init. On success *out owns the sandbox (free with hl_sandbox_destroy).
+ * Returns 0, HL_EINVAL, HL_ECONFIG, HL_EIO, HL_EELF, HL_ENOMEM, HL_ENOKVM, HL_EKVM. */
+HL_API int hl_sandbox_new(const hl_config *cfg, const char *elf_path, hl_sandbox **out);
+
+/* Same, from an ELF image in memory (copied; the caller keeps ownership of `elf`). */
+HL_API int hl_sandbox_new_from_memory(const hl_config *cfg, const void *elf, size_t len,
+                                      hl_sandbox **out);
+
+/* A host function. args[0..nargs) match the registered parameter types exactly (the library
+ * checked them); STRING/BYTES arguments are valid only during the callback. On success set *ret
+ * (pre-set to void) to a value of the registered return type and return 0; a STRING/BYTES result
+ * must stay valid until the callback has returned (static storage or memory owned via `user`): it
+ * is copied then. On failure return any non-zero value; if *ret is then a STRING it is the error
+ * message the guest receives. */
+typedef int (*hl_host_fn)(void *user, const hl_value *args, size_t nargs, hl_value *ret);
+
+/* Makes `fn` callable by the guest as `name` with exactly these parameter types (copied) and
+ * return type. Only before hl_sandbox_init. Host functions are deny-by-default: the guest can
+ * call nothing else. Returns 0, HL_EINVAL (bad name or type), HL_EEXIST, HL_ESTATE, HL_ENOMEM. */
+HL_API int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret,
+                               const hl_type *params, size_t nparams, hl_host_fn fn, void *user);
+
+/* Runs the guest's init (which registers its functions) within the time limit. Errors are those
+ * of hl_sandbox_call; a failed init poisons the sandbox. */
+HL_API int hl_sandbox_init(hl_sandbox *sb);
+
+/* Calls guest function `name` with args[0..nargs) (NULL, 0 for none; see HL_ARGS). On success
+ * writes *result; a STRING/BYTES result points into memory owned by the sandbox, valid until the
+ * next hl_sandbox_call on it or hl_sandbox_destroy. Guest state persists between calls.
+ * Returns 0 or: HL_EINVAL, HL_ESTATE (not initialised), HL_EPOISONED, HL_ENOTFOUND,
+ * HL_EARGCOUNT, HL_EARGTYPE, HL_ETOOBIG (arguments exceed input_size), HL_EGUEST (the function
+ * reported failure: the sandbox stays usable), and, poisoning the sandbox: HL_EABORT,
+ * HL_EFAULT, HL_ESTACKOVERFLOW, HL_ECOOKIE, HL_ETIMEOUT, HL_EPROTOCOL, HL_EKVM. */
+HL_API int hl_sandbox_call(hl_sandbox *sb, const char *name, const hl_value *args, size_t nargs,
+                           hl_value *result);
+
+/* Signature of the guest function `name` as its init registered it. *params points into the
+ * sandbox (valid until destroy). Returns 0, HL_EINVAL, HL_ESTATE (not initialised), HL_ENOTFOUND. */
+HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_type *ret,
+                                     const hl_type **params, size_t *nparams);
+
+/* True once a call has ended in abort, fault, time limit or protocol error: every later call
+ * then fails with HL_EPOISONED. */
+HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb);
+
+/* Releases the VM, memory and every resource of the sandbox. NULL is a no-op. */
+HL_API void hl_sandbox_destroy(hl_sandbox *sb);
+
+/* 1 if /dev/kvm can be opened and speaks the expected API, else 0 (hl_last_error says why). */
+HL_API int hl_kvm_available(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,124 @@
+# rules.mk: how each artefact is built, tested and installed.
+LIBS := $(B)/lib/libhyperlight.a $(B)/lib/libhyperlight.so $(B)/lib/libhyperlight_guest.a
+HLCC := $(B)/bin/hl-cc
+
+.PHONY: all
+all: $(LIBS) $(CLI_PROGS) $(HLCC) $(B)/lib/guest.ld $(TEST_GUESTS) $(EXAMPLE_GUESTS) \
+     $(B)/bin/hello_host
+
+# ---- host library ----
+$(B)/host/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/lib/libhyperlight.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/lib/libhyperlight.so: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libhyperlight.so.0 $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+
+# ---- guest runtime ----
+$(B)/guest/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/guest/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/lib/libhyperlight_guest.a: $(GUEST_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/lib/guest.ld: guest/guest.ld
+	@mkdir -p $(@D)
+	cp $< $@
+
+# ---- hl-cc: a script with this build tree's paths (make install writes one with PREFIX's) ----
+define hlcc_script
+	sed -e 's|@CC@|$(CC)|g' -e 's|@GCC_INCLUDE@|$(GCC_INCLUDE)|g' \
+	    -e 's|@INCLUDE@|$(1)/include|g' -e 's|@GUEST_INCLUDE@|$(2)|g' -e 's|@LIBDIR@|$(3)|g' \
+	    -e 's|@CFLAGS@|$(filter-out -Werror -Iguest/include -Iinclude -Icommon -isystem $(GCC_INCLUDE) -nostdinc,$(GUEST_CFLAGS))|g' \
+	    -e 's|@LDFLAGS@|$(GUEST_LDFLAGS)|g' cli/hl-cc.in > $(4) && chmod +x $(4)
+endef
+
+$(HLCC): cli/hl-cc.in Makefile
+	@mkdir -p $(@D)
+	$(call hlcc_script,$(CURDIR),$(CURDIR)/guest/include,$(CURDIR)/$(B)/lib,$@)
+
+GUEST_DEPS := $(HLCC) $(B)/lib/libhyperlight_guest.a $(B)/lib/guest.ld
+
+$(B)/guests/%.elf: tests/guests/%.c $(GUEST_DEPS)
+	@mkdir -p $(@D)
+	$(HLCC) -o $@ $<
+
+$(B)/guests/hello_guest.elf: examples/hello_guest.c $(GUEST_DEPS)
+	@mkdir -p $(@D)
+	$(HLCC) -o $@ $<
+
+# ---- programs ----
+$(B)/bin/hl-run: $(B)/host/cli/hl_run.o $(B)/host/cli/args.o $(B)/lib/libhyperlight.a
+	@mkdir -p $(@D)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+
+$(B)/bin/hello_host: $(B)/host/examples/hello_host.o $(B)/lib/libhyperlight.a
+	@mkdir -p $(@D)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+
+# ---- tests ----
+$(B)/tests/unit_%: $(B)/host/tests/unit/%.o $(HARNESS_OBJ) $(B)/lib/libhyperlight.a
+	@mkdir -p $(@D)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+
+$(B)/tests/kvm_%: $(B)/host/tests/kvm/%.o $(HARNESS_OBJ) $(B)/lib/libhyperlight.a
+	@mkdir -p $(@D)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+
+.PHONY: test unit-test kvm-test
+test: all $(UNIT_TESTS) $(KVM_TESTS)
+	@tests/run.sh $(UNIT_TESTS) $(KVM_TESTS)
+
+unit-test: $(UNIT_TESTS)
+	@tests/run.sh $(UNIT_TESTS)
+
+kvm-test: all $(KVM_TESTS)
+	@tests/run.sh $(KVM_TESTS)
+
+# ---- demo ----
+.PHONY: demo
+demo: $(B)/bin/hello_host $(B)/guests/hello_guest.elf
+	$(B)/bin/hello_host $(B)/guests/hello_guest.elf World
+
+# ---- install ----
+.PHONY: install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include/hyperlight $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	           $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/hyperlight/include
+	install -m 644 include/hyperlight/*.h $(DESTDIR)$(PREFIX)/include/hyperlight/
+	install -m 644 guest/include/*.h $(DESTDIR)$(PREFIX)/lib/hyperlight/include/
+	install -m 644 $(B)/lib/libhyperlight.a $(B)/lib/libhyperlight_guest.a $(B)/lib/guest.ld \
+	           $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/lib/libhyperlight.so $(DESTDIR)$(PREFIX)/lib/libhyperlight.so.0
+	ln -sf libhyperlight.so.0 $(DESTDIR)$(PREFIX)/lib/libhyperlight.so
+	install -m 755 $(B)/bin/hl-run $(DESTDIR)$(PREFIX)/bin/
+	$(call hlcc_script,$(PREFIX),$(PREFIX)/lib/hyperlight/include,$(PREFIX)/lib,$(DESTDIR)$(PREFIX)/bin/hl-cc)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' mk/hyperlight.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/hyperlight.pc
+
+.PHONY: clean format help
+clean:
+	rm -rf $(B)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+help:
+	@echo "make            build libraries, hl-run, hl-cc, example and test guests"
+	@echo "make demo       build and run the example host + guest"
+	@echo "make test       build and run every test (SANITIZE=1 for ASan+UBSan)"
+	@echo "make install    install under PREFIX (default /usr/local)"
+	@echo "make clean      remove build/"
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

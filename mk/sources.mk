@@ -1,0 +1,15 @@
+# sources.mk: which files make up each artefact.
+LIB_SRC := $(wildcard src/*.c) $(wildcard common/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/host/%.o)
+
+GUEST_SRC := $(wildcard guest/*.c) $(wildcard guest/libc/*.c) $(wildcard common/*.c)
+GUEST_ASM := $(wildcard guest/*.S)
+GUEST_OBJ := $(GUEST_SRC:%.c=$(B)/guest/%.o) $(GUEST_ASM:%.S=$(B)/guest/%.o)
+
+CLI_PROGS := $(B)/bin/hl-run
+HARNESS_OBJ := $(B)/host/tests/harness/harness.o
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit_%,$(wildcard tests/unit/test_*.c))
+KVM_TESTS := $(patsubst tests/kvm/%.c,$(B)/tests/kvm_%,$(wildcard tests/kvm/test_*.c))
+TEST_GUESTS := $(patsubst tests/guests/%.c,$(B)/guests/%.elf,$(wildcard tests/guests/*.c))
+EXAMPLE_GUESTS := $(B)/guests/hello_guest.elf

@@ -1,0 +1,44 @@
+/* config.c: configuration defaults and range checks. */
+#include "config.h"
+
+#include "error.h"
+
+HL_API void hl_config_init(hl_config *cfg)
+{
+    if (!cfg)
+        return;
+    *cfg = (hl_config){
+        .stack_size = 256u * 1024,
+        .heap_size = 1024u * 1024,
+        .input_size = 64u * 1024,
+        .output_size = 64u * 1024,
+        .time_limit_ms = 5000,
+        .log_level = HL_LOG_INFO,
+        .log_fn = NULL,
+        .log_user = NULL,
+    };
+}
+
+static int range(const char *field, unsigned long long v, unsigned long long lo,
+                 unsigned long long hi)
+{
+    if (v >= lo && v <= hi)
+        return 0;
+    return hl__fail(HL_ECONFIG, "config %s = %llu is out of range [%llu, %llu]", field, v, lo, hi);
+}
+
+int hl__config_check(const hl_config *cfg)
+{
+    int rc = range("stack_size", cfg->stack_size, HL_MIN_STACK_SIZE, HL_MAX_STACK_SIZE);
+    if (!rc)
+        rc = range("heap_size", cfg->heap_size, 0, HL_MAX_HEAP_SIZE);
+    if (!rc)
+        rc = range("input_size", cfg->input_size, HL_MIN_BUFFER_SIZE, HL_MAX_BUFFER_SIZE);
+    if (!rc)
+        rc = range("output_size", cfg->output_size, HL_MIN_BUFFER_SIZE, HL_MAX_BUFFER_SIZE);
+    if (!rc)
+        rc = range("time_limit_ms", cfg->time_limit_ms, 0, HL_MAX_TIME_LIMIT_MS);
+    if (!rc)
+        rc = range("log_level", (unsigned)cfg->log_level, HL_LOG_OFF, HL_LOG_TRACE);
+    return rc;
+}

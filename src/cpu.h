@@ -1,0 +1,41 @@
+/* cpu.h: the guest's descriptor tables, ring-0 exception stub and initial register state. */
+#ifndef HL_SRC_CPU_H
+#define HL_SRC_CPU_H
+
+#include <stdint.h>
+
+#include "guest_mem.h"
+#include "layout.h"
+
+/* A segment register as the hypervisor wants it (mirrors struct kvm_segment). */
+typedef struct hl__segment {
+    uint64_t base;
+    uint32_t limit;
+    uint16_t selector;
+    uint8_t type, present, dpl, db, s, l, g;
+} hl__segment;
+
+/* Backend-neutral initial vCPU state. */
+typedef struct hl__cpu_init {
+    uint64_t cr0, cr3, cr4, efer;
+    hl__segment cs, ss, ds, tr;
+    uint64_t gdt_base, idt_base;
+    uint16_t gdt_limit, idt_limit;
+    uint64_t rip, rsp, rdi, rflags;
+} hl__cpu_init;
+
+/* What the ring-0 stub leaves on the kernel stack before it reports (lowest address first). */
+typedef struct hl__exception_frame {
+    uint64_t cr2, vector, error, rip, cs, rflags, rsp, ss;
+} hl__exception_frame;
+
+/* Where that frame sits. */
+#define HL_EXCEPTION_FRAME_GPA(layout) ((layout)->kstack_top - sizeof(hl__exception_frame))
+
+/* Writes GDT, TSS (+ I/O bitmap), IDT and the exception stub into the system area. */
+int hl__cpu_write_tables(hl__mem *m, const hl__layout *l);
+
+/* Fills the state that enters the guest at `entry` at CPL3 with RDI = PEB. */
+void hl__cpu_initial_state(const hl__layout *l, uint64_t entry, hl__cpu_init *out);
+
+#endif

@@ -1,0 +1,232 @@
+/* exits.c: serving guest exits: host calls, logs, aborts, exceptions and protocol violations. */
+#include "exits.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "bstack.h"
+#include "cpu.h"
+#include "error.h"
+#include "wire.h"
+#include "x86.h"
+
+static int protocol(hl_sandbox *sb, const char *what, const char *why)
+{
+    return hl__poison(sb, hl__fail(HL_EPROTOCOL, "guest broke the protocol: %s: %s", what, why));
+}
+
+int hl__pop_output(hl_sandbox *sb, size_t *len)
+{
+    const char *why = NULL;
+    if (hl__bstack_pop(&sb->mem, sb->layout.r[HL_R_OUTPUT], sb->msg, sb->msg_cap, len, &why))
+        return protocol(sb, "output buffer", why);
+    return 0;
+}
+
+/* Pushes sb->enc[0..n) to the guest's input stack. */
+static int push_input(hl_sandbox *sb, size_t n)
+{
+    const char *why = NULL;
+    if (hl__bstack_push(&sb->mem, sb->layout.r[HL_R_INPUT], sb->enc, n, &why))
+        return protocol(sb, "input buffer", why);
+    return 0;
+}
+
+static int reply_error(hl_sandbox *sb, int32_t code, const char *msg)
+{
+    size_t n = hl_wire_encode_error(sb->enc, sb->enc_cap, code, msg, strlen(msg));
+    if (!n)
+        n = hl_wire_encode_error(sb->enc, sb->enc_cap, code, "", 0);
+    return push_input(sb, n);
+}
+
+/* Runs a validated host call and encodes its reply into sb->enc; returns the reply length. */
+static size_t run_host_fn(hl_sandbox *sb, const hl__sig *s, const hl_wire_call *c)
+{
+    hl_value ret = hl_void();
+    int failed = s->fn(s->user, c->args, c->nargs, &ret);
+    const char *msg = NULL;
+    char buf[256];
+    if (failed) {
+        if (ret.type == HL_TYPE_STRING && ret.as.str.ptr &&
+            hl_wire_utf8_ok((const uint8_t *)ret.as.str.ptr, ret.as.str.len))
+            return hl_wire_encode_error(sb->enc, sb->enc_cap, HL_ABI_ERR_FAILED, ret.as.str.ptr,
+                                        ret.as.str.len);
+        snprintf(buf, sizeof buf, "host function '%s' failed", s->name);
+        msg = buf;
+    } else if (ret.type != s->ret) {
+        snprintf(buf, sizeof buf, "host function '%s' returned %s, not its declared %s", s->name,
+                 hl_type_name(ret.type), hl_type_name(s->ret));
+        msg = buf;
+    } else if (ret.type == HL_TYPE_STRING && (!ret.as.str.ptr && ret.as.str.len)) {
+        msg = "host function returned a NULL string";
+    }
+    if (msg)
+        return hl_wire_encode_error(sb->enc, sb->enc_cap, HL_ABI_ERR_FAILED, msg, strlen(msg));
+    size_t n = hl_wire_encode_result(sb->enc, sb->enc_cap, &ret);
+    if (!n) {
+        snprintf(buf, sizeof buf, "result of host function '%s' does not fit the input buffer",
+                 s->name);
+        return hl_wire_encode_error(sb->enc, sb->enc_cap, HL_ABI_ERR_TOO_BIG, buf, strlen(buf));
+    }
+    return n;
+}
+
+static int host_call(hl_sandbox *sb)
+{
+    size_t len;
+    hl_wire_reader r;
+    hl_wire_call call;
+    int rc = hl__pop_output(sb, &len);
+    if (rc)
+        return rc;
+    hl_wire_reader_init(&r, sb->msg, len);
+    if (hl_wire_decode_call(&r, &call))
+        return protocol(sb, "host call", r.why);
+    const hl__sig *s = hl__sigtable_find(&sb->host_fns, call.name, call.name_len);
+    if (!s) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "host function '%.*s' is not registered", (int)call.name_len,
+                 call.name);
+        return reply_error(sb, HL_ABI_ERR_DENIED, msg);
+    }
+    if (hl__sig_check_args(s, "host function", call.args, call.nargs))
+        return reply_error(sb, HL_ABI_ERR_DENIED, hl_last_error());
+    size_t n = run_host_fn(sb, s, &call);
+    return n ? push_input(sb, n) : reply_error(sb, HL_ABI_ERR_TOO_BIG, "reply too big");
+}
+
+static int forward_log(hl_sandbox *sb)
+{
+    size_t len;
+    hl_wire_reader r;
+    hl_wire_log log;
+    int rc = hl__pop_output(sb, &len);
+    if (rc)
+        return rc;
+    hl_wire_reader_init(&r, sb->msg, len);
+    if (hl_wire_decode_log(&r, &log))
+        return protocol(sb, "log record", r.why);
+    if (sb->cfg.log_fn && log.level <= (unsigned)sb->cfg.log_level) {
+        hl_log_record rec = {(hl_log_level)log.level, log.message, log.file, log.line};
+        sb->cfg.log_fn(sb->cfg.log_user, &rec);
+    }
+    return 0;
+}
+
+/* Copies the panic message out, stops at its NUL and makes control characters harmless. */
+static void read_panic(hl_sandbox *sb, char *out, size_t cap)
+{
+    const hl__region *p = &sb->layout.r[HL_R_PANIC];
+    size_t n = cap - 1 < p->size ? cap - 1 : p->size;
+    if (hl__mem_read(&sb->mem, p->gpa, out, n))
+        n = 0;
+    out[n] = '\0';
+    for (size_t i = 0; out[i]; i++)
+        if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+            out[i] = '?';
+}
+
+static int guest_abort(hl_sandbox *sb, uint32_t code)
+{
+    char msg[768];
+    read_panic(sb, msg, sizeof msg);
+    if (msg[0])
+        return hl__poison(sb, hl__fail(HL_EABORT, "guest aborted (code %d): %s", (int32_t)code,
+                                       msg));
+    return hl__poison(sb, hl__fail(HL_EABORT, "guest aborted (code %d)", (int32_t)code));
+}
+
+static const char *vector_name(uint64_t v)
+{
+    static const char *const names[] = {
+        "divide error (#DE)", "debug (#DB)", "NMI", "breakpoint (#BP)", "overflow (#OF)",
+        "bound range (#BR)", "invalid opcode (#UD)", "device not available (#NM)",
+        "double fault (#DF)", "coprocessor overrun", "invalid TSS (#TS)",
+        "segment not present (#NP)", "stack fault (#SS)", "general protection (#GP)",
+        "page fault (#PF)", "reserved", "x87 error (#MF)", "alignment check (#AC)",
+        "machine check (#MC)", "SIMD error (#XM)", "virtualization (#VE)",
+        "control protection (#CP)"};
+    return v < sizeof names / sizeof names[0] ? names[v] : "exception";
+}
+
+static int page_fault(hl_sandbox *sb, const hl__exception_frame *f)
+{
+    const hl__region *stack = &sb->layout.r[HL_R_STACK];
+    if (f->cr2 < stack->gpa && f->cr2 >= stack->gpa - HL_PAGE)
+        return hl__fail(HL_ESTACKOVERFLOW,
+                        "guest stack overflow: access to the guard page at 0x%llx (rip 0x%llx)",
+                        (unsigned long long)f->cr2, (unsigned long long)f->rip);
+    const char *access = (f->error & X86_PF_FETCH)   ? "execute"
+                         : (f->error & X86_PF_WRITE) ? "write"
+                                                     : "read";
+    const char *why = (f->error & X86_PF_PRESENT) ? "not permitted" : "not mapped";
+    return hl__fail(HL_EFAULT, "guest fault: page fault (#PF): %s at 0x%llx (%s, %s) at rip 0x%llx",
+                    access, (unsigned long long)f->cr2,
+                    hl__region_name(hl__layout_find(&sb->layout, f->cr2)), why,
+                    (unsigned long long)f->rip);
+}
+
+static int guest_exception(hl_sandbox *sb)
+{
+    hl__exception_frame f;
+    if (hl__mem_read(&sb->mem, HL_EXCEPTION_FRAME_GPA(&sb->layout), &f, sizeof f))
+        return hl__poison(sb, hl__fail(HL_EFAULT, "guest fault (frame unreadable)"));
+    if (f.vector == X86_VEC_PF)
+        return hl__poison(sb, page_fault(sb, &f));
+    return hl__poison(sb, hl__fail(HL_EFAULT, "guest fault: %s, error code 0x%llx, at rip 0x%llx",
+                                   vector_name(f.vector), (unsigned long long)f.error,
+                                   (unsigned long long)f.rip));
+}
+
+static int io_out(hl_sandbox *sb, const hl__exit *e, int *done)
+{
+    char what[64];
+    if (e->size != 4 || e->count != 1) {
+        snprintf(what, sizeof what, "out to port 0x%x", e->port);
+        return protocol(sb, what, "not a single 32-bit write");
+    }
+    switch (e->port) {
+    case HL_ABI_PORT_DONE:
+        *done = 1;
+        return 0;
+    case HL_ABI_PORT_HOST_CALL:
+        return host_call(sb);
+    case HL_ABI_PORT_LOG:
+        return forward_log(sb);
+    case HL_ABI_PORT_ABORT:
+        return guest_abort(sb, e->value);
+    case HL_ABI_PORT_EXCEPTION:
+        return guest_exception(sb);
+    default:
+        snprintf(what, sizeof what, "out to port 0x%x", e->port);
+        return protocol(sb, what, "unknown port");
+    }
+}
+
+int hl__handle_exit(hl_sandbox *sb, const hl__exit *e, int *done)
+{
+    char what[80];
+    switch (e->kind) {
+    case HL_EXIT_IO_OUT:
+        return io_out(sb, e, done);
+    case HL_EXIT_IO_IN:
+        snprintf(what, sizeof what, "in from port 0x%x", e->port);
+        return protocol(sb, what, "the guest may not read ports");
+    case HL_EXIT_MMIO:
+        snprintf(what, sizeof what, "%s at 0x%llx", e->is_write ? "write" : "read",
+                 (unsigned long long)e->gpa);
+        return protocol(sb, what, "outside guest memory");
+    case HL_EXIT_HLT:
+        return hl__poison(sb, hl__fail(HL_EFAULT, "guest fault: halted"));
+    case HL_EXIT_SHUTDOWN:
+        return hl__poison(sb, hl__fail(HL_EFAULT, "guest fault: triple fault (shutdown)"));
+    case HL_EXIT_INTR:
+        if (hl__timer_expired(&sb->timer))
+            return hl__poison(sb, hl__fail(HL_ETIMEOUT, "time limit of %u ms exceeded",
+                                           sb->cfg.time_limit_ms));
+        return 0;
+    default:
+        return hl__poison(sb, hl__fail(HL_EKVM, "unexpected KVM exit reason %u", e->raw));
+    }
+}

@@ -1,0 +1,67 @@
+/* guest_mem.c: mapping guest memory with host guard pages; bounds-checked copy in/out. */
+#include "guest_mem.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#include "error.h"
+
+#define HOST_PAGE 4096u
+
+int hl__mem_map(hl__mem *m, size_t size)
+{
+    size_t map_size = size + 2 * HOST_PAGE;
+    void *p = mmap(NULL, map_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return hl__fail(HL_ENOMEM, "cannot reserve %zu bytes of guest memory", size);
+    uint8_t *base = (uint8_t *)p + HOST_PAGE;
+    if (mprotect(base, size, PROT_READ | PROT_WRITE) != 0) {
+        munmap(p, map_size);
+        return hl__fail(HL_ENOMEM, "cannot map %zu bytes of guest memory", size);
+    }
+    m->base = base;
+    m->size = size;
+    m->map = p;
+    m->map_size = map_size;
+    return 0;
+}
+
+void hl__mem_unmap(hl__mem *m)
+{
+    if (m->map)
+        munmap(m->map, m->map_size);
+    memset(m, 0, sizeof *m);
+}
+
+int hl__mem_range_ok(const hl__mem *m, hl_gpa gpa, uint64_t n)
+{
+    return gpa <= m->size && n <= m->size - gpa;
+}
+
+int hl__mem_read(const hl__mem *m, hl_gpa gpa, void *dst, size_t n)
+{
+    if (!hl__mem_range_ok(m, gpa, n))
+        return -1;
+    memcpy(dst, m->base + gpa, n);
+    return 0;
+}
+
+int hl__mem_write(hl__mem *m, hl_gpa gpa, const void *src, size_t n)
+{
+    if (!hl__mem_range_ok(m, gpa, n))
+        return -1;
+    memcpy(m->base + gpa, src, n);
+    return 0;
+}
+
+int hl__mem_read_u64(const hl__mem *m, hl_gpa gpa, uint64_t *v)
+{
+    return hl__mem_read(m, gpa, v, sizeof *v);
+}
+
+int hl__mem_write_u64(hl__mem *m, hl_gpa gpa, uint64_t v) { return hl__mem_write(m, gpa, &v, sizeof v); }
+
+uint8_t *hl__mem_setup_ptr(hl__mem *m, hl_gpa gpa, uint64_t n)
+{
+    return hl__mem_range_ok(m, gpa, n) ? m->base + gpa : NULL;
+}

@@ -1,0 +1,280 @@
+/* sandbox.c: sandbox lifecycle: create (ELF -> memory -> VM), register, init, destroy. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bstack.h"
+#include "config.h"
+#include "cpu.h"
+#include "error.h"
+#include "paging.h"
+#include "wire.h"
+
+#define MAX_ELF_FILE (HL_ELF_MAX_SPAN + 64ull * 1024 * 1024)
+
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return hl__fail(HL_EIO, "cannot open guest '%s': %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_ELF_FILE) {
+        close(fd);
+        return hl__fail(HL_EIO, "guest '%s' is not a regular file of at most %llu bytes", path,
+                        (unsigned long long)MAX_ELF_FILE);
+    }
+    size_t n = (size_t)st.st_size, got = 0;
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf) {
+        close(fd);
+        return hl__fail(HL_ENOMEM, "out of memory reading '%s'", path);
+    }
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            free(buf);
+            close(fd);
+            return hl__fail(HL_EIO, "cannot read guest '%s': %s", path,
+                            r < 0 ? strerror(errno) : "file shrank");
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int random_bytes(void *p, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom((uint8_t *)p + got, n - got, 0);
+        if (r < 0 && errno != EINTR)
+            return hl__fail(HL_EIO, "getrandom: %s", strerror(errno));
+        if (r > 0)
+            got += (size_t)r;
+    }
+    return 0;
+}
+
+static hl_abi_region abi_region(const hl__layout *l, hl__region_id id)
+{
+    hl_abi_region r = {l->r[id].gpa, l->r[id].size};
+    return r;
+}
+
+static int write_peb(hl_sandbox *sb)
+{
+    const hl__layout *l = &sb->layout;
+    hl_abi_peb peb;
+    memset(&peb, 0, sizeof peb);
+    peb.magic = HL_ABI_PEB_MAGIC;
+    peb.abi_version = HL_ABI_VERSION;
+    peb.log_level = sb->cfg.log_fn ? (uint32_t)sb->cfg.log_level : HL_ABI_LOG_OFF;
+    int rc = random_bytes(&peb.seed, sizeof peb.seed);
+    if (rc)
+        return rc;
+    peb.input = abi_region(l, HL_R_INPUT);
+    peb.output = abi_region(l, HL_R_OUTPUT);
+    peb.host_fns = abi_region(l, HL_R_HOST_FNS);
+    peb.panic = abi_region(l, HL_R_PANIC);
+    peb.heap = abi_region(l, HL_R_HEAP);
+    peb.stack = abi_region(l, HL_R_STACK);
+    peb.image = abi_region(l, HL_R_IMAGE);
+    return hl__mem_write(&sb->mem, l->r[HL_R_PEB].gpa, &peb, sizeof peb) ? HL_ECONFIG : 0;
+}
+
+/* Everything the guest will see before it first runs. */
+static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file, size_t len)
+{
+    const hl__layout *l = &sb->layout;
+    int rc = hl__mem_map(&sb->mem, l->total);
+    if (rc)
+        return rc;
+    uint8_t *image = hl__mem_setup_ptr(&sb->mem, l->r[HL_R_IMAGE].gpa, elf->span);
+    if (!image)
+        return hl__fail(HL_EELF, "bad guest ELF: image outside guest memory");
+    if ((rc = hl__elf_load(elf, file, len, image, elf->span, l->r[HL_R_IMAGE].gpa)) ||
+        (rc = hl__paging_write(&sb->mem, l, elf)) || (rc = hl__cpu_write_tables(&sb->mem, l)) ||
+        (rc = write_peb(sb)) || (rc = random_bytes(sb->cookie, sizeof sb->cookie)))
+        return rc;
+    hl__mem_write(&sb->mem, l->r[HL_R_STACK].gpa, sb->cookie, sizeof sb->cookie);
+    hl__bstack_reset(&sb->mem, l->r[HL_R_INPUT]);
+    hl__bstack_reset(&sb->mem, l->r[HL_R_OUTPUT]);
+    return 0;
+}
+
+static int alloc_buffers(hl_sandbox *sb)
+{
+    sb->msg_cap = sb->cfg.input_size > sb->cfg.output_size ? sb->cfg.input_size
+                                                           : sb->cfg.output_size;
+    sb->enc_cap = sb->cfg.input_size;
+    sb->msg = malloc(sb->msg_cap);
+    sb->enc = malloc(sb->enc_cap);
+    if (!sb->msg || !sb->enc)
+        return hl__fail(HL_ENOMEM, "out of memory for message buffers");
+    return 0;
+}
+
+static int create(hl_sandbox *sb, const uint8_t *file, size_t len)
+{
+    hl__elf elf;
+    hl__cpu_init init;
+    int rc = hl__elf_parse(file, len, &elf);
+    if (rc || (rc = hl__layout_compute(&sb->cfg, &elf, &sb->layout)) ||
+        (rc = build_memory(sb, &elf, file, len)) || (rc = alloc_buffers(sb)))
+        return rc;
+    uint64_t entry = sb->layout.r[HL_R_IMAGE].gpa + (elf.entry - elf.link_base);
+    hl__cpu_initial_state(&sb->layout, entry, &init);
+    return hl__vm_create(sb->mem.base, sb->mem.size, &init, &sb->vm);
+}
+
+HL_API int hl_sandbox_new_from_memory(const hl_config *cfg, const void *elf, size_t len,
+                                      hl_sandbox **out)
+{
+    hl__clear_error();
+    if (!elf || !out)
+        return hl__fail(HL_EINVAL, "hl_sandbox_new: elf and out must not be NULL");
+    hl_sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb)
+        return hl__fail(HL_ENOMEM, "out of memory creating a sandbox");
+    if (cfg)
+        sb->cfg = *cfg;
+    else
+        hl_config_init(&sb->cfg);
+    int rc = hl__config_check(&sb->cfg);
+    if (!rc)
+        rc = create(sb, elf, len);
+    if (rc) {
+        hl_sandbox_destroy(sb);
+        return rc;
+    }
+    *out = sb;
+    return 0;
+}
+
+HL_API int hl_sandbox_new(const hl_config *cfg, const char *elf_path, hl_sandbox **out)
+{
+    uint8_t *file = NULL;
+    size_t len = 0;
+    hl__clear_error();
+    if (!elf_path || !out)
+        return hl__fail(HL_EINVAL, "hl_sandbox_new: elf_path and out must not be NULL");
+    int rc = read_file(elf_path, &file, &len);
+    if (rc)
+        return rc;
+    rc = hl_sandbox_new_from_memory(cfg, file, len, out);
+    free(file);
+    return rc;
+}
+
+HL_API int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret,
+                               const hl_type *params, size_t nparams, hl_host_fn fn, void *user)
+{
+    hl__clear_error();
+    if (!sb || !name || !fn || (nparams && !params))
+        return hl__fail(HL_EINVAL, "hl_sandbox_register: sandbox, name, fn (and params when "
+                                   "nparams > 0) must not be NULL");
+    if (sb->state != HL_STATE_CREATED)
+        return hl__fail(HL_ESTATE, "host functions can only be registered before init");
+    return hl__sigtable_add(&sb->host_fns, name, strlen(name), ret, params, nparams, fn, user);
+}
+
+static int write_host_fn_table(hl_sandbox *sb)
+{
+    const hl__region *r = &sb->layout.r[HL_R_HOST_FNS];
+    uint8_t *p = hl__mem_setup_ptr(&sb->mem, r->gpa, r->size);
+    size_t n = p ? hl__sigtable_encode(&sb->host_fns, p + 8, r->size - 8) : 0;
+    if (!n)
+        return hl__fail(HL_ETOOBIG, "the %zu host functions do not fit the %llu-byte table",
+                        sb->host_fns.n, (unsigned long long)r->size);
+    uint64_t len = n;
+    memcpy(p, &len, 8);
+    return 0;
+}
+
+static int read_guest_functions(hl_sandbox *sb)
+{
+    size_t len = 0;
+    const char *why = NULL;
+    int rc = hl__pop_output(sb, &len);
+    if (rc)
+        return rc;
+    if (hl__sigtable_decode(&sb->guest_fns, sb->msg, len, &why))
+        return hl__poison(sb, hl__fail(HL_EPROTOCOL, "guest init sent a bad function table: %s",
+                                       why));
+    return 0;
+}
+
+HL_API int hl_sandbox_init(hl_sandbox *sb)
+{
+    hl__clear_error();
+    if (!sb)
+        return hl__fail(HL_EINVAL, "hl_sandbox_init: sandbox is NULL");
+    if (sb->poisoned)
+        return hl__fail(HL_EPOISONED, "sandbox is poisoned by an earlier failure");
+    if (sb->state != HL_STATE_CREATED)
+        return hl__fail(HL_ESTATE, "sandbox is already initialised");
+    int rc = write_host_fn_table(sb);
+    if (rc)
+        return rc;
+    sb->in_call = 1;
+    rc = hl__run_until_done(sb);
+    if (!rc)
+        rc = read_guest_functions(sb);
+    sb->in_call = 0;
+    if (!rc)
+        sb->state = HL_STATE_READY;
+    return rc;
+}
+
+HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_type *ret,
+                                     const hl_type **params, size_t *nparams)
+{
+    hl__clear_error();
+    if (!sb || !name)
+        return hl__fail(HL_EINVAL, "hl_sandbox_guest_function: sandbox and name must not be NULL");
+    if (sb->state != HL_STATE_READY)
+        return hl__fail(HL_ESTATE, "sandbox is not initialised");
+    const hl__sig *s = hl__sigtable_find(&sb->guest_fns, name, strlen(name));
+    if (!s)
+        return hl__fail(HL_ENOTFOUND, "guest function '%s' not found", name);
+    if (ret)
+        *ret = s->ret;
+    if (params)
+        *params = s->params;
+    if (nparams)
+        *nparams = s->nparams;
+    return 0;
+}
+
+HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb) { return sb && sb->poisoned; }
+
+HL_API void hl_sandbox_destroy(hl_sandbox *sb)
+{
+    if (!sb)
+        return;
+    hl__vm_destroy(sb->vm);
+    hl__timer_destroy(&sb->timer);
+    hl__mem_unmap(&sb->mem);
+    hl__sigtable_free(&sb->host_fns);
+    hl__sigtable_free(&sb->guest_fns);
+    free(sb->msg);
+    free(sb->enc);
+    free(sb);
+}
+
+HL_API int hl_kvm_available(void)
+{
+    hl__clear_error();
+    return hl__vmm_available();
+}

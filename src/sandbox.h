@@ -1,0 +1,49 @@
+/* sandbox.h: the sandbox object shared by the lifecycle (sandbox.c) and the call path (call.c). */
+#ifndef HL_SRC_SANDBOX_H
+#define HL_SRC_SANDBOX_H
+
+#include <stdint.h>
+
+#include "elf.h"
+#include "guest_mem.h"
+#include "hyperlight/abi.h"
+#include "hyperlight/hyperlight.h"
+#include "layout.h"
+#include "sigtable.h"
+#include "timer.h"
+#include "vmm.h"
+
+typedef enum hl__state {
+    HL_STATE_CREATED, /* host functions may be registered; the guest has not run */
+    HL_STATE_READY,   /* init done: calls allowed */
+} hl__state;
+
+struct hl_sandbox {
+    hl_config cfg;
+    hl__state state;
+    int poisoned;
+    int in_call; /* refuses re-entrant calls from host functions */
+    hl__mem mem;
+    hl__layout layout;
+    hl__vm *vm;
+    hl__timer timer;
+    hl__sigtable host_fns;
+    hl__sigtable guest_fns;
+    uint8_t cookie[HL_ABI_COOKIE_SIZE];
+    uint8_t *msg;  /* copy of the last message popped from the guest (owns call results) */
+    size_t msg_cap;
+    uint8_t *enc;  /* encoding of the next message pushed to the guest */
+    size_t enc_cap;
+};
+
+/* Runs the vCPU until the guest reports DONE, serving host calls and logs on the way, within the
+ * time limit. Returns 0, or a negative code after poisoning the sandbox. */
+int hl__run_until_done(hl_sandbox *sb);
+
+/* Pops the guest's DONE message into sb->msg; returns 0 with *len, or HL_EPROTOCOL (poisons). */
+int hl__pop_output(hl_sandbox *sb, size_t *len);
+
+/* Marks the sandbox poisoned and returns rc. */
+int hl__poison(hl_sandbox *sb, int rc);
+
+#endif

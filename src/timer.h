@@ -1,0 +1,27 @@
+/* timer.h: per-call time limits: a POSIX timer that signals the calling thread so KVM_RUN returns. */
+#ifndef HL_SRC_TIMER_H
+#define HL_SRC_TIMER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+typedef struct hl__timer {
+    timer_t id;
+    pid_t tid;   /* thread the timer signals; re-targeted when the sandbox changes threads */
+    int created;
+    uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no limit */
+} hl__timer;
+
+/* Starts a limit of ms milliseconds (0 = none) for the calling thread. Returns 0, HL_ESIGNAL or
+ * HL_ENOMEM. */
+int hl__timer_arm(hl__timer *t, uint32_t ms);
+/* Stops it (no signal will arrive afterwards). */
+void hl__timer_disarm(hl__timer *t);
+/* 1 if the limit armed last has passed. */
+int hl__timer_expired(const hl__timer *t);
+void hl__timer_destroy(hl__timer *t);
+
+uint64_t hl__now_ns(void);
+
+#endif

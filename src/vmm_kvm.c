@@ -1,0 +1,209 @@
+/* vmm_kvm.c: the KVM backend: /dev/kvm, one VM, one memory slot, one vCPU (Documentation/virt/kvm/api.rst). */
+#include "vmm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "error.h"
+
+struct hl__vm {
+    int vm_fd;
+    int vcpu_fd;
+    struct kvm_run *run;
+    size_t run_size;
+};
+
+static pthread_once_t kvm_once = PTHREAD_ONCE_INIT;
+static int kvm_fd = -1;
+static int kvm_errno;
+static size_t kvm_run_size;
+
+static void open_kvm(void)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        kvm_errno = errno;
+        return;
+    }
+    int version = ioctl(fd, KVM_GET_API_VERSION, 0);
+    int run_size = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (version != KVM_API_VERSION || run_size <= 0 ||
+        ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0) {
+        kvm_errno = ENOTSUP;
+        close(fd);
+        return;
+    }
+    kvm_run_size = (size_t)run_size;
+    kvm_fd = fd; /* process-wide, kept open for the life of the process */
+}
+
+int hl__vmm_available(void)
+{
+    pthread_once(&kvm_once, open_kvm);
+    if (kvm_fd >= 0)
+        return 1;
+    hl__fail(HL_ENOKVM, "KVM is not available: /dev/kvm: %s",
+             kvm_errno == ENOTSUP ? "unsupported KVM API version or capabilities"
+                                  : strerror(kvm_errno));
+    return 0;
+}
+
+static void to_kvm_segment(const hl__segment *s, struct kvm_segment *k)
+{
+    memset(k, 0, sizeof *k);
+    k->base = s->base;
+    k->limit = s->limit;
+    k->selector = s->selector;
+    k->type = s->type;
+    k->present = s->present;
+    k->dpl = s->dpl;
+    k->db = s->db;
+    k->s = s->s;
+    k->l = s->l;
+    k->g = s->g;
+}
+
+static int load_state(hl__vm *vm, const hl__cpu_init *init)
+{
+    struct kvm_sregs sregs;
+    struct kvm_regs regs;
+    if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+        return hl__fail(HL_EKVM, "KVM_GET_SREGS: %s", strerror(errno));
+    sregs.cr0 = init->cr0;
+    sregs.cr3 = init->cr3;
+    sregs.cr4 = init->cr4;
+    sregs.efer = init->efer;
+    to_kvm_segment(&init->cs, &sregs.cs);
+    to_kvm_segment(&init->ss, &sregs.ss);
+    to_kvm_segment(&init->ds, &sregs.ds);
+    to_kvm_segment(&init->ds, &sregs.es);
+    to_kvm_segment(&init->ds, &sregs.fs);
+    to_kvm_segment(&init->ds, &sregs.gs);
+    to_kvm_segment(&init->tr, &sregs.tr);
+    sregs.gdt.base = init->gdt_base;
+    sregs.gdt.limit = init->gdt_limit;
+    sregs.idt.base = init->idt_base;
+    sregs.idt.limit = init->idt_limit;
+    if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+        return hl__fail(HL_EKVM, "KVM_SET_SREGS: %s", strerror(errno));
+    memset(&regs, 0, sizeof regs);
+    regs.rip = init->rip;
+    regs.rsp = init->rsp;
+    regs.rdi = init->rdi;
+    regs.rflags = init->rflags;
+    if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+        return hl__fail(HL_EKVM, "KVM_SET_REGS: %s", strerror(errno));
+    return 0;
+}
+
+static int create_fds(hl__vm *vm, void *mem, size_t size)
+{
+    vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+    if (vm->vm_fd < 0)
+        return hl__fail(HL_EKVM, "KVM_CREATE_VM: %s", strerror(errno));
+    struct kvm_userspace_memory_region slot = {
+        .slot = 0, .flags = 0, .guest_phys_addr = 0, .memory_size = size,
+        .userspace_addr = (uint64_t)(uintptr_t)mem};
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+        return hl__fail(HL_EKVM, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+    vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+    if (vm->vcpu_fd < 0)
+        return hl__fail(HL_EKVM, "KVM_CREATE_VCPU: %s", strerror(errno));
+    vm->run_size = kvm_run_size;
+    void *run = mmap(NULL, kvm_run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
+    if (run == MAP_FAILED)
+        return hl__fail(HL_EKVM, "mmap kvm_run: %s", strerror(errno));
+    vm->run = run;
+    return 0;
+}
+
+int hl__vm_create(void *mem, size_t size, const hl__cpu_init *init, hl__vm **out)
+{
+    if (!hl__vmm_available())
+        return HL_ENOKVM;
+    hl__vm *vm = calloc(1, sizeof *vm);
+    if (!vm)
+        return hl__fail(HL_ENOMEM, "out of memory creating a VM");
+    vm->vm_fd = vm->vcpu_fd = -1;
+    int rc = create_fds(vm, mem, size);
+    if (rc == 0)
+        rc = load_state(vm, init);
+    if (rc) {
+        hl__vm_destroy(vm);
+        return rc;
+    }
+    *out = vm;
+    return 0;
+}
+
+static void translate_io(const struct kvm_run *run, size_t run_size, hl__exit *e)
+{
+    e->kind = run->io.direction == KVM_EXIT_IO_OUT ? HL_EXIT_IO_OUT : HL_EXIT_IO_IN;
+    e->port = run->io.port;
+    e->size = run->io.size;
+    e->count = run->io.count;
+    e->value = 0;
+    if (e->kind == HL_EXIT_IO_OUT && run->io.size <= 4 &&
+        run->io.data_offset <= run_size - 4)
+        memcpy(&e->value, (const uint8_t *)run + run->io.data_offset, run->io.size);
+}
+
+int hl__vm_run(hl__vm *vm, hl__exit *e)
+{
+    memset(e, 0, sizeof *e);
+    if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+        if (errno == EINTR || errno == EAGAIN) {
+            vm->run->immediate_exit = 0;
+            e->kind = HL_EXIT_INTR;
+            return 0;
+        }
+        return hl__fail(HL_EKVM, "KVM_RUN: %s", strerror(errno));
+    }
+    const struct kvm_run *run = vm->run;
+    e->raw = run->exit_reason;
+    switch (run->exit_reason) {
+    case KVM_EXIT_IO:
+        translate_io(run, vm->run_size, e);
+        break;
+    case KVM_EXIT_MMIO:
+        e->kind = HL_EXIT_MMIO;
+        e->gpa = run->mmio.phys_addr;
+        e->is_write = run->mmio.is_write;
+        break;
+    case KVM_EXIT_HLT:
+        e->kind = HL_EXIT_HLT;
+        break;
+    case KVM_EXIT_SHUTDOWN:
+        e->kind = HL_EXIT_SHUTDOWN;
+        break;
+    case KVM_EXIT_INTR:
+        e->kind = HL_EXIT_INTR;
+        break;
+    default:
+        e->kind = HL_EXIT_OTHER;
+        break;
+    }
+    return 0;
+}
+
+void hl__vm_kick_flag(hl__vm *vm) { __atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_SEQ_CST); }
+
+void hl__vm_destroy(hl__vm *vm)
+{
+    if (!vm)
+        return;
+    if (vm->run)
+        munmap(vm->run, vm->run_size);
+    if (vm->vcpu_fd >= 0)
+        close(vm->vcpu_fd);
+    if (vm->vm_fd >= 0)
+        close(vm->vm_fd);
+    free(vm);
+}
