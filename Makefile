@@ -2,6 +2,7 @@
 .DEFAULT_GOAL := all
 .SUFFIXES:
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 CC ?= gcc
 ifeq ($(origin CC),default)
@@ -14,7 +15,7 @@ SANITIZE ?= 0
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith
 OPT ?= -O2 -g
-HOST_CFLAGS := -std=c11 $(WARN) $(OPT) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
+HOST_CFLAGS := -std=c11 $(WARN) $(OPT) -fPIC -fvisibility=hidden -D_GNU_SOURCE -Itests/harness \
                -DHL_BUILDING_LIBRARY -Iinclude -Isrc -Icommon
 HOST_LDLIBS := -lpthread -lrt
 ifeq ($(SANITIZE),1)
@@ -34,3 +35,4 @@ GUEST_LDFLAGS := -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,noexecstac
 
 include mk/sources.mk
 include mk/rules.mk
+include mk/libc_test.mk

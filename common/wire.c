@@ -353,8 +353,10 @@ static int get_value(hl_wire_reader *r, hl_value *v)
 static int expect_kind(hl_wire_reader *r, uint8_t kind)
 {
     uint8_t k;
-    if (get_u8(r, &k))
+    if (r->len == 0)
         return bad(r, "empty message");
+    if (get_u8(r, &k))
+        return -1;
     if (k != kind)
         return bad(r, "unexpected message kind");
     return 0;

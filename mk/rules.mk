@@ -1,4 +1,12 @@
 # rules.mk: how each artefact is built, tested and installed.
+# Quiet by default; `make V=1` shows the commands.
+ifeq ($(V),1)
+Q :=
+say = true
+else
+Q := @
+say = printf '  %-9s %s\n' '$(1)' '$(2)'
+endif
 LIBS := $(B)/lib/libhyperlight.a $(B)/lib/libhyperlight.so $(B)/lib/libhyperlight_guest.a
 HLCC := $(B)/bin/hl-cc
 
@@ -9,11 +17,13 @@ all: $(LIBS) $(CLI_PROGS) $(HLCC) $(B)/lib/guest.ld $(TEST_GUESTS) $(EXAMPLE_GUE
 # ---- host library ----
 $(B)/host/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+	@$(call say,CC,$<)
+	$(Q)$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/lib/libhyperlight.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
+	@$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/lib/libhyperlight.so: $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -22,15 +32,18 @@ $(B)/lib/libhyperlight.so: $(LIB_OBJ)
 # ---- guest runtime ----
 $(B)/guest/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+	@$(call say,CC-GUEST,$<)
+	$(Q)$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/guest/%.o: %.S
 	@mkdir -p $(@D)
-	$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+	@$(call say,AS-GUEST,$<)
+	$(Q)$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/lib/libhyperlight_guest.a: $(GUEST_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
+	@$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/lib/guest.ld: guest/guest.ld
 	@mkdir -p $(@D)
@@ -52,29 +65,35 @@ GUEST_DEPS := $(HLCC) $(B)/lib/libhyperlight_guest.a $(B)/lib/guest.ld
 
 $(B)/guests/%.elf: tests/guests/%.c $(GUEST_DEPS)
 	@mkdir -p $(@D)
-	$(HLCC) -o $@ $<
+	@$(call say,HL-CC,$@)
+	$(Q)$(HLCC) -o $@ $<
 
 $(B)/guests/hello_guest.elf: examples/hello_guest.c $(GUEST_DEPS)
 	@mkdir -p $(@D)
-	$(HLCC) -o $@ $<
+	@$(call say,HL-CC,$@)
+	$(Q)$(HLCC) -o $@ $<
 
 # ---- programs ----
 $(B)/bin/hl-run: $(B)/host/cli/hl_run.o $(B)/host/cli/args.o $(B)/lib/libhyperlight.a
 	@mkdir -p $(@D)
-	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+	@$(call say,LD,$@)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
 
 $(B)/bin/hello_host: $(B)/host/examples/hello_host.o $(B)/lib/libhyperlight.a
 	@mkdir -p $(@D)
-	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+	@$(call say,LD,$@)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
 
 # ---- tests ----
 $(B)/tests/unit_%: $(B)/host/tests/unit/%.o $(HARNESS_OBJ) $(B)/lib/libhyperlight.a
 	@mkdir -p $(@D)
-	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+	@$(call say,LD,$@)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
 
 $(B)/tests/kvm_%: $(B)/host/tests/kvm/%.o $(HARNESS_OBJ) $(B)/lib/libhyperlight.a
 	@mkdir -p $(@D)
-	$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+	@$(call say,LD,$@)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
 
 .PHONY: test unit-test kvm-test
 test: all $(UNIT_TESTS) $(KVM_TESTS)

@@ -1,0 +1,20 @@
+# libc_test.mk: the hosted unit test of the guest libc. Each guest/libc/*.c is rebuilt
+# freestanding against the guest headers with every public symbol renamed hlt_* (libc_rename.h),
+# then linked with glibc, the harness and tests/unit/libc_test.c, which compares it with glibc.
+LIBC_TEST := $(B)/tests/unit_libc
+LIBC_TEST_SRC := $(wildcard guest/libc/*.c) tests/unit/libc_probe.c
+LIBC_TEST_OBJ := $(LIBC_TEST_SRC:%.c=$(B)/libc_test/%.o)
+LIBC_TEST_CFLAGS := -std=c11 $(WARN) -O2 -g -ffreestanding -fno-builtin -nostdinc \
+                    -isystem $(GCC_INCLUDE) -Iguest/include -Iinclude -Icommon -fPIC \
+                    -fno-tree-loop-distribute-patterns -include tests/unit/libc_rename.h \
+                    $(filter -fsanitize=% -fno-omit-frame-pointer -fno-sanitize-recover=%,$(HOST_CFLAGS))
+
+$(B)/libc_test/%.o: %.c tests/unit/libc_rename.h
+	@mkdir -p $(@D)
+	$(CC) $(LIBC_TEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBC_TEST): $(B)/host/tests/unit/libc_test.o $(HARNESS_OBJ) $(LIBC_TEST_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_LDFLAGS) -o $@ $^ -lm
+
+UNIT_TESTS += $(LIBC_TEST)
