@@ -10,13 +10,13 @@ CC := gcc
 endif
 AR ?= ar
 PREFIX ?= /usr/local
-B := build
 SANITIZE ?= 0
+B := build$(if $(filter 1,$(SANITIZE)),-san)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith
 OPT ?= -O2 -g
-HOST_CFLAGS := -std=c11 $(WARN) $(OPT) -fPIC -fvisibility=hidden -D_GNU_SOURCE -Itests/harness \
-               -DHL_BUILDING_LIBRARY -Iinclude -Isrc -Icommon
+HOST_CFLAGS := -std=c11 $(WARN) $(OPT) -fPIC -fvisibility=hidden -D_GNU_SOURCE -iquote tests/harness \
+               -DHL_BUILDING_LIBRARY -Iinclude -iquote src -iquote common
 HOST_LDLIBS := -lpthread -lrt
 ifeq ($(SANITIZE),1)
 HOST_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

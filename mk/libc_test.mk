@@ -6,7 +6,7 @@ LIBC_TEST_SRC := $(wildcard guest/libc/*.c) tests/unit/libc_probe.c
 LIBC_TEST_OBJ := $(LIBC_TEST_SRC:%.c=$(B)/libc_test/%.o)
 LIBC_TEST_CFLAGS := -std=c11 $(WARN) -O2 -g -ffreestanding -fno-builtin -nostdinc \
                     -isystem $(GCC_INCLUDE) -Iguest/include -Iinclude -Icommon -fPIC \
-                    -fno-tree-loop-distribute-patterns -include tests/unit/libc_rename.h \
+                    -include tests/unit/libc_rename.h \
                     $(filter -fsanitize=% -fno-omit-frame-pointer -fno-sanitize-recover=%,$(HOST_CFLAGS))
 
 $(B)/libc_test/%.o: %.c tests/unit/libc_rename.h

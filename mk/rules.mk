@@ -95,15 +95,23 @@ $(B)/tests/kvm_%: $(B)/host/tests/kvm/%.o $(HARNESS_OBJ) $(B)/lib/libhyperlight.
 	@$(call say,LD,$@)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
 
-.PHONY: test unit-test kvm-test
+# Tests find guests and programs of this build (build/ or build-san/) through these.
+TEST_ENV := HL_TEST_GUEST_DIR=$(B)/guests HL_TEST_BIN_DIR=$(B)/bin
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
+
+.PHONY: test unit-test kvm-test valgrind
 test: all $(UNIT_TESTS) $(KVM_TESTS)
-	@tests/run.sh $(UNIT_TESTS) $(KVM_TESTS)
+	@$(TEST_ENV) tests/run.sh $(UNIT_TESTS) $(KVM_TESTS)
 
 unit-test: $(UNIT_TESTS)
-	@tests/run.sh $(UNIT_TESTS)
+	@$(TEST_ENV) tests/run.sh $(UNIT_TESTS)
 
 kvm-test: all $(KVM_TESTS)
-	@tests/run.sh $(KVM_TESTS)
+	@$(TEST_ENV) tests/run.sh $(KVM_TESTS)
+
+# The integration tests under valgrind memcheck: any error or leak fails the test it happens in.
+valgrind: all $(KVM_TESTS)
+	@$(TEST_ENV) HL_TEST_TIMEOUT=300 HL_TEST_WRAPPER="$(VALGRIND)" tests/run.sh $(KVM_TESTS)
 
 # ---- demo ----
 .PHONY: demo
