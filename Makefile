@@ -25,11 +25,18 @@ endif
 
 # Guest code: freestanding, static-PIE, no red zone (exceptions push on the same stack at CPL0
 # only, but our own interrupt-free design keeps the rule anyway), SSE on for f32/f64.
+IS_CLANG := $(findstring clang,$(shell $(CC) --version 2>/dev/null | head -n 1))
+ifneq ($(IS_CLANG),)
+GCC_INCLUDE := $(shell $(CC) -print-resource-dir)/include
+NO_LOOP_TO_CALLS := -fno-builtin
+else
 GCC_INCLUDE := $(shell $(CC) -print-file-name=include)
+NO_LOOP_TO_CALLS := -fno-tree-loop-distribute-patterns
+endif
 GUEST_CFLAGS := -std=c11 $(WARN) -O2 -g -ffreestanding -nostdinc -isystem $(GCC_INCLUDE) \
                 -Iguest/include -Iinclude -Icommon -fPIE -mno-red-zone -fno-stack-protector \
                 -fstack-clash-protection -fno-asynchronous-unwind-tables -fno-plt \
-                -fno-tree-loop-distribute-patterns -fcf-protection=none
+                $(NO_LOOP_TO_CALLS) -fcf-protection=none
 GUEST_LDFLAGS := -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,noexecstack \
                  -Wl,-z,separate-code -Wl,--build-id=none
 

@@ -27,7 +27,8 @@ $(B)/lib/libhyperlight.a: $(LIB_OBJ)
 
 $(B)/lib/libhyperlight.so: $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libhyperlight.so.0 $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+	@$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libhyperlight.so.0 $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
 
 # ---- guest runtime ----
 $(B)/guest/%.o: %.c
@@ -47,7 +48,7 @@ $(B)/lib/libhyperlight_guest.a: $(GUEST_OBJ)
 
 $(B)/lib/guest.ld: guest/guest.ld
 	@mkdir -p $(@D)
-	cp $< $@
+	$(Q)cp $< $@
 
 # ---- hl-cc: a script with this build tree's paths (make install writes one with PREFIX's) ----
 define hlcc_script
@@ -59,7 +60,8 @@ endef
 
 $(HLCC): cli/hl-cc.in Makefile
 	@mkdir -p $(@D)
-	$(call hlcc_script,$(CURDIR),$(CURDIR)/guest/include,$(CURDIR)/$(B)/lib,$@)
+	@$(call say,GEN,$@)
+	$(Q)$(call hlcc_script,$(CURDIR),$(CURDIR)/guest/include,$(CURDIR)/$(B)/lib,$@)
 
 GUEST_DEPS := $(HLCC) $(B)/lib/libhyperlight_guest.a $(B)/lib/guest.ld
 

@@ -1,9 +1,10 @@
 #!/bin/sh
 # run.sh: runs each test binary given, then prints the total "N passed, N failed, N skipped".
+# HL_TEST_WRAPPER (e.g. a valgrind command line) is put in front of each binary when set.
 passed=0 failed=0 skipped=0 status=0
 for t in "$@"; do
     echo "== $t"
-    out=$("$t" 2>&1); rc=$?
+    out=$(${HL_TEST_WRAPPER:-} "$t" 2>&1); rc=$?
     printf '%s\n' "$out"
     line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1)
     if [ -z "$line" ]; then
