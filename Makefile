@@ -41,5 +41,5 @@ GUEST_LDFLAGS := -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,noexecstac
                  -Wl,-z,separate-code -Wl,--build-id=none
 
 include mk/sources.mk
-include mk/rules.mk
 include mk/libc_test.mk
+include mk/rules.mk
