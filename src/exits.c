@@ -58,8 +58,16 @@ static size_t run_host_fn(hl_sandbox *sb, const hl__sig *s, const hl_wire_call *
         snprintf(buf, sizeof buf, "host function '%s' returned %s, not its declared %s", s->name,
                  hl_type_name(ret.type), hl_type_name(s->ret));
         msg = buf;
-    } else if (ret.type == HL_TYPE_STRING && (!ret.as.str.ptr && ret.as.str.len)) {
-        msg = "host function returned a NULL string";
+    } else if ((ret.type == HL_TYPE_STRING && !ret.as.str.ptr && ret.as.str.len) ||
+               (ret.type == HL_TYPE_BYTES && !ret.as.bytes.ptr && ret.as.bytes.len)) {
+        snprintf(buf, sizeof buf, "host function '%s' returned a NULL %s", s->name,
+                 hl_type_name(ret.type));
+        msg = buf;
+    } else if (ret.type == HL_TYPE_STRING &&
+               !hl_wire_utf8_ok((const uint8_t *)ret.as.str.ptr, ret.as.str.len)) {
+        snprintf(buf, sizeof buf, "host function '%s' returned a string that is not UTF-8",
+                 s->name);
+        msg = buf;
     }
     if (msg)
         return hl_wire_encode_error(sb->enc, sb->enc_cap, HL_ABI_ERR_FAILED, msg, strlen(msg));
