@@ -82,7 +82,8 @@ static int parse_hex(const char *s, hl_value *out, void **owned, char *err, size
         int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             free(buf);
-            return err_out(err, errlen, "bytes:%s: not a hex digit at position %zu", s, 2 * i + 1);
+            return err_out(err, errlen, "bytes:%s: not a hex digit at position %zu", s,
+                           2 * i + (hi < 0 ? 1 : 2));
         }
         buf[i] = (uint8_t)(hi << 4 | lo);
     }

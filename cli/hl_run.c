@@ -96,9 +96,9 @@ static int parse_options(int argc, char **argv, hl_config *cfg, int *exit_now)
         {"timeout-ms", required_argument, 0, 'T'}, {"log-level", required_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
-    int c;
+    int c, idx = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+h", opts, &idx)) != -1) {
         int bad = 0;
         switch (c) {
         case 'H': bad = hl_cli_parse_size(optarg, &cfg->heap_size); break;
@@ -114,8 +114,8 @@ static int parse_options(int argc, char **argv, hl_config *cfg, int *exit_now)
             return -1;
         }
         if (bad) {
-            fprintf(stderr, "hl-run: bad value '%s' for %s (try --help)\n", optarg,
-                    argv[optind - 1]);
+            fprintf(stderr, "hl-run: bad value '%s' for --%s (try --help)\n", optarg,
+                    opts[idx].name);
             return -1;
         }
     }

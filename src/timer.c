@@ -60,6 +60,28 @@ static int retarget(hl__timer *t, pid_t tid)
     return 0;
 }
 
+/* The signal must reach the thread to interrupt KVM_RUN, so the thread may not block it during
+ * the call: unblock it now and block it again on disarm if the thread had it blocked. */
+static void unblock_signal(hl__timer *t)
+{
+    sigset_t only, old;
+    sigemptyset(&only);
+    sigaddset(&only, timer_signal());
+    t->reblock = pthread_sigmask(SIG_UNBLOCK, &only, &old) == 0 &&
+                 sigismember(&old, timer_signal()) == 1;
+}
+
+static void restore_signal(hl__timer *t)
+{
+    sigset_t only;
+    if (!t->reblock)
+        return;
+    sigemptyset(&only);
+    sigaddset(&only, timer_signal());
+    pthread_sigmask(SIG_BLOCK, &only, NULL);
+    t->reblock = 0;
+}
+
 int hl__timer_arm(hl__timer *t, uint32_t ms)
 {
     t->deadline_ns = 0;
@@ -75,9 +97,13 @@ int hl__timer_arm(hl__timer *t, uint32_t ms)
             return rc;
     }
     struct itimerspec its = {{0, REPEAT_NS}, {ms / 1000, (long)(ms % 1000) * 1000000L}};
+    unblock_signal(t);
     t->deadline_ns = hl__now_ns() + (uint64_t)ms * 1000000ull;
-    if (timer_settime(t->id, 0, &its, NULL) != 0)
+    if (timer_settime(t->id, 0, &its, NULL) != 0) {
+        t->deadline_ns = 0;
+        restore_signal(t);
         return hl__fail(HL_ENOMEM, "timer_settime: %s", strerror(errno));
+    }
     return 0;
 }
 
@@ -87,7 +113,8 @@ void hl__timer_disarm(hl__timer *t)
         return;
     struct itimerspec off;
     memset(&off, 0, sizeof off);
-    timer_settime(t->id, 0, &off, NULL);
+    timer_settime(t->id, 0, &off, NULL); /* a signal sent before this is delivered now */
+    restore_signal(t);
 }
 
 int hl__timer_expired(const hl__timer *t) { return t->deadline_ns && hl__now_ns() >= t->deadline_ns; }

@@ -11,10 +11,11 @@ typedef struct hl__timer {
     pid_t tid;   /* thread the timer signals; re-targeted when the sandbox changes threads */
     int created;
     uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no limit */
+    int reblock;          /* the calling thread had the signal blocked: block it again on disarm */
 } hl__timer;
 
-/* Starts a limit of ms milliseconds (0 = none) for the calling thread. Returns 0, HL_ESIGNAL or
- * HL_ENOMEM. */
+/* Starts a limit of ms milliseconds (0 = none) for the calling thread, unblocking the signal in
+ * that thread until hl__timer_disarm. Returns 0, HL_ESIGNAL or HL_ENOMEM. */
 int hl__timer_arm(hl__timer *t, uint32_t ms);
 /* Stops it (no signal will arrive afterwards). */
 void hl__timer_disarm(hl__timer *t);
