@@ -113,7 +113,8 @@ kvm-test: all $(KVM_TESTS)
 
 # The integration tests under valgrind memcheck: any error or leak fails the test it happens in.
 valgrind: all $(KVM_TESTS)
-	@$(TEST_ENV) HL_TEST_TIMEOUT=300 HL_TEST_WRAPPER="$(VALGRIND)" tests/run.sh $(KVM_TESTS)
+	@$(TEST_ENV) HL_TEST_TIMEOUT=300 HL_TEST_UNDER_VALGRIND=1 HL_TEST_WRAPPER="$(VALGRIND)" \
+	    tests/run.sh $(KVM_TESTS)
 
 # ---- demo ----
 .PHONY: demo
