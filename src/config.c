@@ -31,7 +31,7 @@ int hl__config_check(const hl_config *cfg)
 {
     int rc = range("stack_size", cfg->stack_size, HL_MIN_STACK_SIZE, HL_MAX_STACK_SIZE);
     if (!rc)
-        rc = range("heap_size", cfg->heap_size, 0, HL_MAX_HEAP_SIZE);
+        rc = range("heap_size", cfg->heap_size, HL_MIN_HEAP_SIZE, HL_MAX_HEAP_SIZE);
     if (!rc)
         rc = range("input_size", cfg->input_size, HL_MIN_BUFFER_SIZE, HL_MAX_BUFFER_SIZE);
     if (!rc)

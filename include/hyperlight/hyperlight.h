@@ -93,6 +93,7 @@ typedef void (*hl_log_fn)(void *user, const hl_log_record *rec);
 /* Limits checked by hl_sandbox_new (HL_ECONFIG otherwise). Sizes are rounded up to 4 KiB. */
 #define HL_MIN_STACK_SIZE (16u * 1024)
 #define HL_MAX_STACK_SIZE (256u * 1024 * 1024)
+#define HL_MIN_HEAP_SIZE (16u * 1024) /* the runtime keeps its function table there */
 #define HL_MAX_HEAP_SIZE (768u * 1024 * 1024)
 #define HL_MIN_BUFFER_SIZE (4u * 1024)
 #define HL_MAX_BUFFER_SIZE (256u * 1024 * 1024)
@@ -101,7 +102,7 @@ typedef void (*hl_log_fn)(void *user, const hl_log_record *rec);
 
 typedef struct hl_config {
     size_t stack_size;      /* guest stack; default 256 KiB */
-    size_t heap_size;       /* guest heap (malloc); default 1 MiB; may be 0 */
+    size_t heap_size;       /* guest heap (malloc); default 1 MiB, at least 16 KiB */
     size_t input_size;      /* host->guest buffer (call arguments, host results); default 64 KiB */
     size_t output_size;     /* guest->host buffer (results, host calls, logs); default 64 KiB */
     uint32_t time_limit_ms; /* per hl_sandbox_init / hl_sandbox_call; 0 = none; default 5000 */

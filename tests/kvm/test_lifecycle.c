@@ -188,7 +188,7 @@ TEST(config_out_of_range_fails_with_ECONFIG_naming_the_field)
     check_config_rejected(&cfg, "config stack_size = 268435457 is out of range [16384, 268435456]");
     hl_config_init(&cfg);
     cfg.heap_size = HL_MAX_HEAP_SIZE + 1ull;
-    check_config_rejected(&cfg, "config heap_size = 805306369 is out of range [0, 805306368]");
+    check_config_rejected(&cfg, "config heap_size = 805306369 is out of range [16384, 805306368]");
     hl_config_init(&cfg);
     cfg.input_size = 0;
     check_config_rejected(&cfg, "config input_size = 0 is out of range [4096, 268435456]");

@@ -73,6 +73,10 @@ TEST(config_ranges_are_checked_by_name)
     CHECK_EQ(hl__config_check(&c), HL_ECONFIG);
     CHECK_CONTAINS(hl_last_error(), "input_size");
     hl_config_init(&c);
+    c.heap_size = 0;
+    CHECK_EQ(hl__config_check(&c), HL_ECONFIG);
+    CHECK_CONTAINS(hl_last_error(), "heap_size = 0 is out of range [16384,");
+    hl_config_init(&c);
     c.log_level = (hl_log_level)9;
     CHECK_EQ(hl__config_check(&c), HL_ECONFIG);
 }
