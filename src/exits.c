@@ -23,6 +23,16 @@ int hl__pop_output(hl_sandbox *sb, size_t *len)
     return 0;
 }
 
+/* Pops the guest's next message into sb->msg and starts a reader over that copy. */
+static int pop_message(hl_sandbox *sb, hl_wire_reader *r)
+{
+    size_t len;
+    int rc = hl__pop_output(sb, &len);
+    if (!rc)
+        hl_wire_reader_init(r, sb->msg, len);
+    return rc;
+}
+
 /* Pushes sb->enc[0..n) to the guest's input stack. */
 static int push_input(hl_sandbox *sb, size_t n)
 {
@@ -82,13 +92,11 @@ static size_t run_host_fn(hl_sandbox *sb, const hl__sig *s, const hl_wire_call *
 
 static int host_call(hl_sandbox *sb)
 {
-    size_t len;
     hl_wire_reader r;
     hl_wire_call call;
-    int rc = hl__pop_output(sb, &len);
+    int rc = pop_message(sb, &r);
     if (rc)
         return rc;
-    hl_wire_reader_init(&r, sb->msg, len);
     if (hl_wire_decode_call(&r, &call))
         return protocol(sb, "host call", r.why);
     const hl__sig *s = hl__sigtable_find(&sb->host_fns, call.name, call.name_len);
@@ -106,13 +114,11 @@ static int host_call(hl_sandbox *sb)
 
 static int forward_log(hl_sandbox *sb)
 {
-    size_t len;
     hl_wire_reader r;
     hl_wire_log log;
-    int rc = hl__pop_output(sb, &len);
+    int rc = pop_message(sb, &r);
     if (rc)
         return rc;
-    hl_wire_reader_init(&r, sb->msg, len);
     if (hl_wire_decode_log(&r, &log))
         return protocol(sb, "log record", r.why);
     if (sb->cfg.log_fn && log.level <= (unsigned)sb->cfg.log_level) {
