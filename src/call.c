@@ -160,6 +160,7 @@ HL_API int hl_sandbox_call(hl_sandbox *sb, const char *name, const hl_value *arg
     if (rc || (rc = start_call(sb, sig, args, nargs)))
         return rc;
     sb->in_call = 1;
+    sb->calls_since_base++;
     rc = hl__run_until_done(sb);
     if (!rc)
         rc = hl__pop_output(sb, &len);
@@ -170,5 +171,5 @@ HL_API int hl_sandbox_call(hl_sandbox *sb, const char *name, const hl_value *arg
             *result = v;
     }
     sb->in_call = 0;
-    return rc;
+    return hl__reset_after_call(sb, rc);
 }

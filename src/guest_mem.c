@@ -1,6 +1,8 @@
 /* guest_mem.c: mapping guest memory with host guard pages; bounds-checked copy in/out. */
 #include "guest_mem.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -23,6 +25,16 @@ int hl__mem_map(hl__mem *m, size_t size)
     m->size = size;
     m->map = p;
     m->map_size = map_size;
+    m->host_dirty = NULL;
+    return 0;
+}
+
+int hl__mem_map_cow(hl__mem *m, int fd, uint64_t offset)
+{
+    void *p = mmap(m->base, m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
+                   fd, (off_t)offset);
+    if (p == MAP_FAILED)
+        return hl__fail(HL_ENOMEM, "cannot map the snapshot's memory image: %s", strerror(errno));
     return 0;
 }
 
@@ -30,6 +42,7 @@ void hl__mem_unmap(hl__mem *m)
 {
     if (m->map)
         munmap(m->map, m->map_size);
+    free(m->host_dirty);
     memset(m, 0, sizeof *m);
 }
 
@@ -46,11 +59,19 @@ int hl__mem_read(const hl__mem *m, hl_gpa gpa, void *dst, size_t n)
     return 0;
 }
 
+static void mark_host_dirty(hl__mem *m, hl_gpa gpa, size_t n)
+{
+    for (uint64_t page = gpa / HOST_PAGE; page <= (gpa + n - 1) / HOST_PAGE; page++)
+        m->host_dirty[page / 64] |= 1ull << (page % 64);
+}
+
 int hl__mem_write(hl__mem *m, hl_gpa gpa, const void *src, size_t n)
 {
     if (!hl__mem_range_ok(m, gpa, n))
         return -1;
     memcpy(m->base + gpa, src, n);
+    if (m->host_dirty && n)
+        mark_host_dirty(m, gpa, n);
     return 0;
 }
 

@@ -13,12 +13,18 @@ typedef struct hl__mem {
     size_t size;   /* bytes of guest memory (page multiple) */
     void *map;     /* the whole mapping, guards included */
     size_t map_size;
+    uint64_t *host_dirty; /* when set: one bit per page the host wrote (for restores) */
 } hl__mem;
 
 /* Maps `size` bytes (page multiple) of zeroed, lazily allocated memory between two inaccessible
  * host guard pages. Returns 0 or HL_ENOMEM. */
 int hl__mem_map(hl__mem *m, size_t size);
 void hl__mem_unmap(hl__mem *m);
+
+/* Replaces the guest memory (keeping its address and guard pages) with a private copy-on-write
+ * mapping of fd at offset: pages are shared with every other such mapping until written.
+ * Returns 0 or HL_ENOMEM. */
+int hl__mem_map_cow(hl__mem *m, int fd, uint64_t offset);
 
 /* 1 if [gpa, gpa + n) lies inside guest memory (overflow-safe). */
 int hl__mem_range_ok(const hl__mem *m, hl_gpa gpa, uint64_t n);

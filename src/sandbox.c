@@ -14,6 +14,7 @@
 #include "cpu.h"
 #include "error.h"
 #include "paging.h"
+#include "snapshot.h"
 #include "wire.h"
 
 #define MAX_ELF_FILE (HL_ELF_MAX_SPAN + 64ull * 1024 * 1024)
@@ -113,7 +114,7 @@ static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file,
     return 0;
 }
 
-static int alloc_buffers(hl_sandbox *sb)
+int hl__sandbox_alloc_buffers(hl_sandbox *sb)
 {
     sb->msg_cap = sb->cfg.input_size > sb->cfg.output_size ? sb->cfg.input_size
                                                            : sb->cfg.output_size;
@@ -122,7 +123,7 @@ static int alloc_buffers(hl_sandbox *sb)
     sb->enc = malloc(sb->enc_cap);
     if (!sb->msg || !sb->enc)
         return hl__fail(HL_ENOMEM, "out of memory for message buffers");
-    return 0;
+    return hl__dirty_init(&sb->dirty, &sb->mem);
 }
 
 static int create(hl_sandbox *sb, const uint8_t *file, size_t len)
@@ -131,8 +132,10 @@ static int create(hl_sandbox *sb, const uint8_t *file, size_t len)
     hl__cpu_init init;
     int rc = hl__elf_parse(file, len, &elf);
     if (rc || (rc = hl__layout_compute(&sb->cfg, &elf, &sb->layout)) ||
-        (rc = build_memory(sb, &elf, file, len)) || (rc = alloc_buffers(sb)))
+        (rc = build_memory(sb, &elf, file, len)) || (rc = hl__sandbox_alloc_buffers(sb)))
         return rc;
+    sb->guest_id = hl__hash64(&sb->layout, sizeof sb->layout,
+                              hl__hash64(file, len, HL_ABI_VERSION));
     uint64_t entry = sb->layout.r[HL_R_IMAGE].gpa + (elf.entry - elf.link_base);
     hl__cpu_initial_state(&sb->layout, entry, &init);
     return hl__vm_create(sb->mem.base, sb->mem.size, &init, &sb->vm);
@@ -184,7 +187,7 @@ HL_API int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret,
     if (!sb || !name || !fn || (nparams && !params))
         return hl__fail(HL_EINVAL, "hl_sandbox_register: sandbox, name, fn (and params when "
                                    "nparams > 0) must not be NULL");
-    if (sb->state != HL_STATE_CREATED)
+    if (sb->state == HL_STATE_READY)
         return hl__fail(HL_ESTATE, "host functions can only be registered before init");
     return hl__sigtable_add(&sb->host_fns, name, strlen(name), ret, params, nparams, fn, user);
 }
@@ -222,6 +225,8 @@ HL_API int hl_sandbox_init(hl_sandbox *sb)
         return hl__fail(HL_EINVAL, "hl_sandbox_init: sandbox is NULL");
     if (sb->poisoned)
         return hl__fail(HL_EPOISONED, "sandbox is poisoned by an earlier failure");
+    if (sb->state == HL_STATE_FROM_SNAPSHOT)
+        return hl__init_from_snapshot(sb);
     if (sb->state != HL_STATE_CREATED)
         return hl__fail(HL_ESTATE, "sandbox is already initialised");
     int rc = write_host_fn_table(sb);
@@ -234,6 +239,11 @@ HL_API int hl_sandbox_init(hl_sandbox *sb)
     sb->in_call = 0;
     if (!rc)
         sb->state = HL_STATE_READY;
+    if (!rc && sb->cfg.reset_after_call) {
+        hl_snapshot *s;
+        rc = hl_sandbox_snapshot(sb, &s); /* becomes the base every call returns to */
+        hl_snapshot_release(s);
+    }
     return rc;
 }
 
@@ -243,7 +253,7 @@ HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_
     hl__clear_error();
     if (!sb || !name)
         return hl__fail(HL_EINVAL, "hl_sandbox_guest_function: sandbox and name must not be NULL");
-    if (sb->state != HL_STATE_READY)
+    if (sb->state == HL_STATE_CREATED)
         return hl__fail(HL_ESTATE, "sandbox is not initialised");
     const hl__sig *s = hl__sigtable_find(&sb->guest_fns, name, strlen(name));
     if (!s)
@@ -266,6 +276,8 @@ HL_API void hl_sandbox_destroy(hl_sandbox *sb)
     hl__vm_destroy(sb->vm);
     hl__timer_destroy(&sb->timer);
     hl__mem_unmap(&sb->mem);
+    hl__dirty_free(&sb->dirty);
+    hl_snapshot_release(sb->base);
     hl__sigtable_free(&sb->host_fns);
     hl__sigtable_free(&sb->guest_fns);
     free(sb->msg);

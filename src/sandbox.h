@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "dirty.h"
 #include "elf.h"
 #include "guest_mem.h"
 #include "hyperlight/abi.h"
@@ -14,8 +15,9 @@
 #include "vmm.h"
 
 typedef enum hl__state {
-    HL_STATE_CREATED, /* host functions may be registered; the guest has not run */
-    HL_STATE_READY,   /* init done: calls allowed */
+    HL_STATE_CREATED,       /* host functions may be registered; the guest has not run */
+    HL_STATE_FROM_SNAPSHOT, /* made from a snapshot whose host functions must be registered */
+    HL_STATE_READY,         /* init done: calls allowed */
 } hl__state;
 
 struct hl_sandbox {
@@ -34,7 +36,20 @@ struct hl_sandbox {
     size_t msg_cap;
     uint8_t *enc;  /* encoding of the next message pushed to the guest */
     size_t enc_cap;
+    uint64_t guest_id;      /* hash of the ELF and the layout: which snapshots fit */
+    hl_snapshot *base;      /* memory equals this snapshot except the pages dirty tracks */
+    uint64_t calls_since_base;
+    hl__dirty dirty;
 };
+
+/* Allocates the message buffers and dirty-page bitmaps once memory is mapped (sandbox.c). */
+int hl__sandbox_alloc_buffers(hl_sandbox *sb);
+
+/* hl_sandbox_init of a sandbox made from a snapshot: checks the host functions (snapshot.c). */
+int hl__init_from_snapshot(hl_sandbox *sb);
+
+/* Restores the base snapshot after a call when cfg.reset_after_call is set (snapshot.c). */
+int hl__reset_after_call(hl_sandbox *sb, int call_rc);
 
 /* Runs the vCPU until the guest reports DONE, serving host calls and logs on the way, within the
  * time limit. Returns 0, or a negative code after poisoning the sandbox. */

@@ -33,9 +33,32 @@ typedef struct hl__exit {
 /* 1 if the hypervisor can be used; otherwise 0 with hl_last_error saying why. */
 int hl__vmm_available(void);
 
-/* Creates a VM with one vCPU whose memory is mem[0..size) at gpa 0, and loads `init`.
+/* Creates a VM with one vCPU whose memory is mem[0..size) at gpa 0, and loads `init` (unless
+ * NULL: the caller then loads a saved state).
  * Returns 0, HL_ENOKVM, HL_EKVM or HL_ENOMEM. */
 int hl__vm_create(void *mem, size_t size, const hl__cpu_init *init, hl__vm **out);
+
+/* Saved vCPU state: registers, special registers, FPU/SSE (backend-defined bytes). */
+#define HL_VCPU_STATE_SIZE 1024
+typedef struct hl__vcpu_state {
+    uint8_t bytes[HL_VCPU_STATE_SIZE];
+} hl__vcpu_state;
+
+/* Reads / loads the whole vCPU state. Return 0 or HL_EKVM. */
+int hl__vm_save_state(hl__vm *vm, hl__vcpu_state *out);
+int hl__vm_load_state(hl__vm *vm, const hl__vcpu_state *st);
+
+/* Checks that `st` (e.g. read from a file) is a state this library saves between calls for a
+ * guest entered with `expect`: same control registers, descriptor tables and CPL3 segments, no
+ * privileged RFLAGS bits. Returns 0 or -1 with *why. */
+int hl__vcpu_state_check(const hl__vcpu_state *st, const hl__cpu_init *expect, const char **why);
+
+/* Dirty-page tracking of guest writes (one bit per 4 KiB page, bit i of word i / 64). The log
+ * starts with every page marked and no page write-protected. hl__vm_dirty_get ORs the pages
+ * written since their last clear into bitmap; hl__vm_dirty_clear re-protects the given pages so
+ * their next guest write is seen. Return 0 or HL_EKVM. */
+int hl__vm_dirty_get(hl__vm *vm, uint64_t *bitmap);
+int hl__vm_dirty_clear(hl__vm *vm, const uint64_t *bitmap);
 
 /* Runs the vCPU until the next exit. Returns 0 with *exit filled, or HL_EKVM. */
 int hl__vm_run(hl__vm *vm, hl__exit *exit);

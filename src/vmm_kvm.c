@@ -18,7 +18,17 @@ struct hl__vm {
     int vcpu_fd;
     struct kvm_run *run;
     size_t run_size;
+    uint64_t npages; /* pages in the memory slot */
+    uint64_t *scratch; /* bitmap buffer for KVM_GET_DIRTY_LOG */
 };
+
+typedef struct kvm_state {
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    struct kvm_fpu fpu;
+} kvm_state;
+
+_Static_assert(sizeof(kvm_state) <= HL_VCPU_STATE_SIZE, "HL_VCPU_STATE_SIZE too small");
 
 static pthread_once_t kvm_once = PTHREAD_ONCE_INIT;
 static int kvm_fd = -1;
@@ -103,13 +113,29 @@ static int load_state(hl__vm *vm, const hl__cpu_init *init)
     return 0;
 }
 
+/* Dirty logging in manual-protect mode with every bit initially set: no page is write-protected
+ * (so no fault) until the library first clears it. */
+static int enable_dirty_log(hl__vm *vm, size_t size)
+{
+    struct kvm_enable_cap cap = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2};
+    cap.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET;
+    if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+        return hl__fail(HL_EKVM, "KVM_ENABLE_CAP(MANUAL_DIRTY_LOG_PROTECT2): %s", strerror(errno));
+    vm->npages = size / 4096;
+    vm->scratch = calloc((vm->npages + 63) / 64, 8);
+    return vm->scratch ? 0 : hl__fail(HL_ENOMEM, "out of memory for the dirty bitmap");
+}
+
 static int create_fds(hl__vm *vm, void *mem, size_t size)
 {
     vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
     if (vm->vm_fd < 0)
         return hl__fail(HL_EKVM, "KVM_CREATE_VM: %s", strerror(errno));
+    int rc = enable_dirty_log(vm, size);
+    if (rc)
+        return rc;
     struct kvm_userspace_memory_region slot = {
-        .slot = 0, .flags = 0, .guest_phys_addr = 0, .memory_size = size,
+        .slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES, .guest_phys_addr = 0, .memory_size = size,
         .userspace_addr = (uint64_t)(uintptr_t)mem};
     if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
         return hl__fail(HL_EKVM, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
@@ -133,7 +159,7 @@ int hl__vm_create(void *mem, size_t size, const hl__cpu_init *init, hl__vm **out
         return hl__fail(HL_ENOMEM, "out of memory creating a VM");
     vm->vm_fd = vm->vcpu_fd = -1;
     int rc = create_fds(vm, mem, size);
-    if (rc == 0)
+    if (rc == 0 && init)
         rc = load_state(vm, init);
     if (rc) {
         hl__vm_destroy(vm);
@@ -193,6 +219,79 @@ int hl__vm_run(hl__vm *vm, hl__exit *e)
     return 0;
 }
 
+int hl__vm_save_state(hl__vm *vm, hl__vcpu_state *out)
+{
+    kvm_state st;
+    memset(&st, 0, sizeof st);
+    if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &st.regs) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_GET_SREGS, &st.sregs) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_GET_FPU, &st.fpu) < 0)
+        return hl__fail(HL_EKVM, "reading vCPU state: %s", strerror(errno));
+    memset(out, 0, sizeof *out);
+    memcpy(out->bytes, &st, sizeof st);
+    return 0;
+}
+
+int hl__vm_load_state(hl__vm *vm, const hl__vcpu_state *in)
+{
+    kvm_state st;
+    memcpy(&st, in->bytes, sizeof st);
+    if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &st.sregs) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_SET_REGS, &st.regs) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_SET_FPU, &st.fpu) < 0)
+        return hl__fail(HL_EKVM, "loading vCPU state: %s", strerror(errno));
+    return 0;
+}
+
+static int segment_is(const struct kvm_segment *k, const hl__segment *s)
+{
+    return k->base == s->base && k->limit == s->limit && k->selector == s->selector &&
+           k->type == s->type && k->present == s->present && k->dpl == s->dpl && k->db == s->db &&
+           k->s == s->s && k->l == s->l && k->g == s->g && !k->unusable;
+}
+
+#define RFLAGS_USER_BITS 0xcd5ull /* CF PF AF ZF SF DF OF (SDM 3.4.3); no IF, IOPL, TF, NT, VM */
+
+int hl__vcpu_state_check(const hl__vcpu_state *in, const hl__cpu_init *e, const char **why)
+{
+    kvm_state st;
+    memcpy(&st, in->bytes, sizeof st);
+    const struct kvm_sregs *s = &st.sregs;
+    if (s->cr0 != e->cr0 || s->cr3 != e->cr3 || s->cr4 != e->cr4 || s->efer != e->efer)
+        return *why = "control registers differ from the layout's", -1;
+    if (s->gdt.base != e->gdt_base || s->gdt.limit != e->gdt_limit ||
+        s->idt.base != e->idt_base || s->idt.limit != e->idt_limit)
+        return *why = "descriptor tables differ from the layout's", -1;
+    if (!segment_is(&s->cs, &e->cs) || !segment_is(&s->ss, &e->ss) || !segment_is(&s->tr, &e->tr))
+        return *why = "code, stack or task segment is not the guest's CPL3 setup", -1;
+    if ((st.regs.rflags & ~RFLAGS_USER_BITS) != 0x2)
+        return *why = "RFLAGS has privileged bits set", -1;
+    return 0;
+}
+
+int hl__vm_dirty_get(hl__vm *vm, uint64_t *bitmap)
+{
+    size_t words = (vm->npages + 63) / 64;
+    struct kvm_dirty_log log = {.slot = 0};
+    memset(vm->scratch, 0, words * 8);
+    log.dirty_bitmap = vm->scratch;
+    if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+        return hl__fail(HL_EKVM, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
+    for (size_t i = 0; i < words; i++)
+        bitmap[i] |= vm->scratch[i];
+    return 0;
+}
+
+int hl__vm_dirty_clear(hl__vm *vm, const uint64_t *bitmap)
+{
+    struct kvm_clear_dirty_log clear = {.slot = 0, .first_page = 0};
+    clear.num_pages = (uint32_t)vm->npages;
+    clear.dirty_bitmap = (void *)(uintptr_t)bitmap;
+    if (ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &clear) < 0)
+        return hl__fail(HL_EKVM, "KVM_CLEAR_DIRTY_LOG: %s", strerror(errno));
+    return 0;
+}
+
 void hl__vm_kick_flag(hl__vm *vm) { __atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_SEQ_CST); }
 
 void hl__vm_destroy(hl__vm *vm)
@@ -205,5 +304,6 @@ void hl__vm_destroy(hl__vm *vm)
         close(vm->vcpu_fd);
     if (vm->vm_fd >= 0)
         close(vm->vm_fd);
+    free(vm->scratch);
     free(vm);
 }

@@ -51,7 +51,9 @@ HL_API const char *hl_version(void);
     X(HL_EPROTOCOL, -19, "guest broke the host/guest protocol")                            \
     X(HL_ETOOBIG, -20, "value too big for the buffer")                                     \
     X(HL_EEXIST, -21, "already registered")                                                \
-    X(HL_ESIGNAL, -22, "the time-limit signal is taken by the application")
+    X(HL_ESIGNAL, -22, "the time-limit signal is taken by the application")                \
+    X(HL_EMISMATCH, -23, "snapshot does not match this sandbox")                           \
+    X(HL_ESNAPSHOT, -24, "bad snapshot file")
 
 enum hl_errno {
 #define HL__ERRNO_ENUM(name, value, text) name = value,
@@ -109,6 +111,8 @@ typedef struct hl_config {
     hl_log_level log_level; /* most verbose guest log forwarded to log_fn; default HL_LOG_INFO */
     hl_log_fn log_fn;       /* NULL (default): guest logs are not even sent by the guest */
     void *log_user;         /* passed to log_fn */
+    bool reset_after_call;  /* restore the last snapshot after every call (see below); default
+                               false. hl_sandbox_init then takes that snapshot itself. */
 } hl_config;
 
 /* Fills *cfg with the defaults above. */
@@ -169,6 +173,46 @@ HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb);
 
 /* Releases the VM, memory and every resource of the sandbox. NULL is a no-op. */
 HL_API void hl_sandbox_destroy(hl_sandbox *sb);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Snapshots. A snapshot is guest memory plus vCPU state (registers, FPU/SSE) captured between
+ * calls. It is immutable and reference-counted: any number of sandboxes, on any threads, may use
+ * one at once. */
+typedef struct hl_snapshot hl_snapshot;
+
+/* Captures sb (initialised, not poisoned, not inside a call) into *out; release it with
+ * hl_snapshot_release. Taking another snapshot before the next call returns the same snapshot
+ * again (one more reference) at no cost. The sandbox remembers it as its base for restores.
+ * Returns 0, HL_EINVAL, HL_ESTATE, HL_EPOISONED, HL_ENOMEM, HL_EIO, HL_EKVM. */
+HL_API int hl_sandbox_snapshot(hl_sandbox *sb, hl_snapshot **out);
+
+/* Brings sb back to exactly the state captured in snap, including after a failed call (abort,
+ * fault, time limit), and clears poisoning. Restoring the sandbox's base snapshot costs a constant
+ * plus the pages changed since; another snapshot remaps memory (the cost of faulting pages in).
+ * snap must come from the same guest ELF, config and host-function signatures. Not from inside a
+ * call. Returns 0, HL_EINVAL, HL_ESTATE, HL_EMISMATCH, HL_ENOMEM, HL_EKVM. */
+HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *snap);
+
+/* Creates a sandbox in the state of snap, without re-running guest init, sharing snap's memory
+ * copy-on-write with every other sandbox made from it. Sizes come from the snapshot; from cfg
+ * (NULL = defaults) only time_limit_ms, log_level, log_fn, log_user and reset_after_call are used.
+ * If snap's guest was given host functions, register the same names and signatures and call
+ * hl_sandbox_init, which then only checks them (HL_EMISMATCH if they differ); otherwise the
+ * sandbox is ready to call at once. Returns 0 or the codes of hl_sandbox_new. */
+HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *snap,
+                                        hl_sandbox **out);
+
+/* Drops one reference; the last one frees the snapshot. NULL is a no-op. Thread-safe. */
+HL_API void hl_snapshot_release(hl_snapshot *snap);
+
+/* Writes snap to path (created or replaced atomically) in the versioned format of
+ * docs/SNAPSHOTS.md. Returns 0, HL_EINVAL, HL_EIO. */
+HL_API int hl_snapshot_save(const hl_snapshot *snap, const char *path);
+
+/* Loads a snapshot saved by hl_snapshot_save, in this or another process. The memory image is
+ * mapped, not read. A truncated, corrupted, mismatched or hostile file fails with HL_ESNAPSHOT
+ * naming the problem. Returns 0, HL_EINVAL, HL_EIO, HL_ESNAPSHOT, HL_ENOMEM. */
+HL_API int hl_snapshot_load(const char *path, hl_snapshot **out);
 
 /* 1 if /dev/kvm can be opened and speaks the expected API, else 0 (hl_last_error says why). */
 HL_API int hl_kvm_available(void);

@@ -1,0 +1,336 @@
+/* snapshot.c: taking snapshots, restoring them, and creating sandboxes from them. */
+#include "snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "sandbox.h"
+
+#define PAGE 4096u
+
+hl_snapshot *hl__snapshot_alloc(void)
+{
+    hl_snapshot *s = calloc(1, sizeof *s);
+    if (s) {
+        s->refs = 1;
+        s->fd = -1;
+    }
+    return s;
+}
+
+static hl_snapshot *retain(hl_snapshot *s)
+{
+    __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+    return s;
+}
+
+HL_API void hl_snapshot_release(hl_snapshot *s)
+{
+    if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    if (s->mem)
+        munmap((void *)s->mem, s->size);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->guest_sigs);
+    free(s->host_sigs);
+    free(s);
+}
+
+static void set_base(hl_sandbox *sb, hl_snapshot *s)
+{
+    if (sb->base != s) {
+        retain(s);
+        hl_snapshot_release(sb->base);
+        sb->base = s;
+    }
+    sb->calls_since_base = 0;
+}
+
+/* ---------------------------------------------------------------- taking */
+
+static int page_is_zero(const uint8_t *p)
+{
+    uint64_t acc = 0, w;
+    for (unsigned i = 0; i < PAGE; i += 8) {
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    return acc == 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n, off_t off)
+{
+    while (n) {
+        ssize_t w = pwrite(fd, p, n, off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w, n -= (size_t)w, off += w;
+    }
+    return 0;
+}
+
+/* Copies guest memory into a sealed memfd, leaving zero pages as holes, and maps it. */
+static int capture_memory(const hl_sandbox *sb, hl_snapshot *s)
+{
+    s->size = sb->mem.size;
+    s->fd = memfd_create("hyperlight-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (s->fd < 0 || ftruncate(s->fd, (off_t)s->size) != 0)
+        return hl__fail(HL_ENOMEM, "cannot create snapshot memory: %s", strerror(errno));
+    for (size_t page = 0, npages = s->size / PAGE; page < npages;) {
+        size_t run = 0;
+        while (page + run < npages && !page_is_zero(sb->mem.base + (page + run) * PAGE))
+            run++;
+        if (run && write_all(s->fd, sb->mem.base + page * PAGE, run * PAGE, (off_t)(page * PAGE)))
+            return hl__fail(HL_ENOMEM, "cannot fill snapshot memory: %s", strerror(errno));
+        page += run + 1;
+    }
+    fcntl(s->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    void *m = mmap(NULL, s->size, PROT_READ, MAP_SHARED, s->fd, 0);
+    if (m == MAP_FAILED)
+        return hl__fail(HL_ENOMEM, "cannot map snapshot memory: %s", strerror(errno));
+    s->mem = m;
+    return 0;
+}
+
+static int copy_sigs(const hl__sigtable *t, size_t cap, uint8_t **out, size_t *len)
+{
+    uint8_t *buf = malloc(cap);
+    size_t n = buf ? hl__sigtable_encode(t, buf, cap) : 0;
+    if (!n) {
+        free(buf);
+        return hl__fail(HL_ENOMEM, "out of memory copying function tables");
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int capture(hl_sandbox *sb, hl_snapshot *s)
+{
+    int rc = capture_memory(sb, s);
+    if (!rc)
+        rc = hl__vm_save_state(sb->vm, &s->cpu);
+    if (!rc)
+        rc = copy_sigs(&sb->guest_fns, 3 + sb->guest_fns.n * (4 + HL_ABI_MAX_NAME + HL_MAX_PARAMS),
+                       &s->guest_sigs, &s->guest_sigs_len);
+    if (!rc)
+        rc = copy_sigs(&sb->host_fns, 3 + sb->host_fns.n * (4 + HL_ABI_MAX_NAME + HL_MAX_PARAMS),
+                       &s->host_sigs, &s->host_sigs_len);
+    s->layout = sb->layout;
+    s->cfg = sb->cfg;
+    s->cfg.log_fn = NULL;
+    s->cfg.log_user = NULL;
+    s->guest_id = sb->guest_id;
+    memcpy(s->cookie, sb->cookie, sizeof s->cookie);
+    return rc;
+}
+
+static int check_between_calls(const hl_sandbox *sb, const char *what)
+{
+    if (sb->in_call)
+        return hl__fail(HL_ESTATE, "%s: not allowed inside a call", what);
+    return 0;
+}
+
+HL_API int hl_sandbox_snapshot(hl_sandbox *sb, hl_snapshot **out)
+{
+    hl__clear_error();
+    if (!sb || !out)
+        return hl__fail(HL_EINVAL, "hl_sandbox_snapshot: sandbox and out must not be NULL");
+    int rc = check_between_calls(sb, "snapshot");
+    if (rc)
+        return rc;
+    if (sb->poisoned)
+        return hl__fail(HL_EPOISONED, "cannot snapshot a poisoned sandbox (restore it first)");
+    if (sb->state != HL_STATE_READY)
+        return hl__fail(HL_ESTATE, "cannot snapshot a sandbox before it is initialised");
+    if (sb->base && sb->calls_since_base == 0) {
+        *out = retain(sb->base);
+        return 0;
+    }
+    hl_snapshot *s = hl__snapshot_alloc();
+    if (!s)
+        return hl__fail(HL_ENOMEM, "out of memory for a snapshot");
+    rc = capture(sb, s);
+    if (!rc)
+        rc = hl__dirty_reset(&sb->dirty, sb->vm, &sb->mem);
+    if (rc) {
+        hl_snapshot_release(s);
+        return rc;
+    }
+    set_base(sb, s);
+    *out = s;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- restoring */
+
+static int sigs_equal(const hl__sigtable *t, const uint8_t *sigs, size_t len)
+{
+    uint8_t *mine = NULL;
+    size_t n = 0;
+    if (copy_sigs(t, 3 + t->n * (4 + HL_ABI_MAX_NAME + HL_MAX_PARAMS), &mine, &n))
+        return 0;
+    int eq = n == len && memcmp(mine, sigs, n) == 0;
+    free(mine);
+    return eq;
+}
+
+static int check_fits(const hl_sandbox *sb, const hl_snapshot *s)
+{
+    if (s->guest_id != sb->guest_id)
+        return hl__fail(HL_EMISMATCH, "snapshot is of another guest ELF or configuration");
+    if (s->size != sb->mem.size || memcmp(&s->layout, &sb->layout, sizeof s->layout) != 0)
+        return hl__fail(HL_EMISMATCH, "snapshot has another memory layout");
+    if (sb->state != HL_STATE_FROM_SNAPSHOT &&
+        !sigs_equal(&sb->host_fns, s->host_sigs, s->host_sigs_len))
+        return hl__fail(HL_EMISMATCH, "snapshot was taken with other host functions");
+    return 0;
+}
+
+static void copy_pages(hl_sandbox *sb, const hl_snapshot *s)
+{
+    const uint64_t *bits = sb->dirty.changed;
+    for (size_t w = 0; w < sb->dirty.words; w++)
+        for (uint64_t b = bits[w]; b; b &= b - 1) {
+            size_t off = (w * 64 + (size_t)__builtin_ctzll(b)) * PAGE;
+            memcpy(sb->mem.base + off, s->mem + off, PAGE);
+        }
+}
+
+/* Memory back to s: copy the changed pages when s is the base, else map s copy-on-write. */
+static int restore_memory(hl_sandbox *sb, hl_snapshot *s)
+{
+    if (s == sb->base) {
+        long n = hl__dirty_collect(&sb->dirty, sb->vm, &sb->mem);
+        if (n < 0)
+            return (int)n;
+        copy_pages(sb, s);
+        return hl__dirty_rearm(&sb->dirty, sb->vm);
+    }
+    int rc = hl__mem_map_cow(&sb->mem, s->fd, s->fd_offset);
+    return rc ? rc : hl__dirty_reset(&sb->dirty, sb->vm, &sb->mem);
+}
+
+static int adopt_tables(hl_sandbox *sb, const hl_snapshot *s)
+{
+    const char *why = NULL;
+    if (s == sb->base)
+        return 0;
+    hl__sigtable_free(&sb->guest_fns);
+    if (hl__sigtable_decode(&sb->guest_fns, s->guest_sigs, s->guest_sigs_len, &why))
+        return hl__fail(HL_EMISMATCH, "snapshot's guest function table is bad: %s", why);
+    return 0;
+}
+
+HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *s)
+{
+    hl__clear_error();
+    if (!sb || !s)
+        return hl__fail(HL_EINVAL, "hl_sandbox_restore: sandbox and snapshot must not be NULL");
+    int rc = check_between_calls(sb, "restore");
+    if (!rc)
+        rc = check_fits(sb, s);
+    if (!rc)
+        rc = restore_memory(sb, s);
+    if (!rc)
+        rc = hl__vm_load_state(sb->vm, &s->cpu);
+    if (!rc)
+        rc = adopt_tables(sb, s);
+    if (rc)
+        return hl__poison(sb, rc); /* memory may be half restored */
+    memcpy(sb->cookie, s->cookie, sizeof sb->cookie);
+    sb->poisoned = 0;
+    if (sb->state == HL_STATE_CREATED)
+        sb->state = HL_STATE_READY;
+    set_base(sb, s);
+    return 0;
+}
+
+int hl__reset_after_call(hl_sandbox *sb, int call_rc)
+{
+    if (!sb->cfg.reset_after_call || !sb->base)
+        return call_rc;
+    int rc = hl_sandbox_restore(sb, sb->base);
+    return call_rc ? call_rc : rc;
+}
+
+/* ---------------------------------------------------------------- creating from */
+
+static void take_config(hl_sandbox *sb, const hl_config *cfg, const hl_snapshot *s)
+{
+    hl_config defaults;
+    if (!cfg) {
+        hl_config_init(&defaults);
+        cfg = &defaults;
+    }
+    sb->cfg = s->cfg;
+    sb->cfg.time_limit_ms = cfg->time_limit_ms;
+    sb->cfg.log_level = cfg->log_level;
+    sb->cfg.log_fn = cfg->log_fn;
+    sb->cfg.log_user = cfg->log_user;
+    sb->cfg.reset_after_call = cfg->reset_after_call;
+}
+
+static int build_from(hl_sandbox *sb, hl_snapshot *s)
+{
+    const char *why = NULL;
+    sb->layout = s->layout;
+    sb->guest_id = s->guest_id;
+    memcpy(sb->cookie, s->cookie, sizeof sb->cookie);
+    int rc = hl__mem_map(&sb->mem, s->size);
+    if (!rc)
+        rc = hl__mem_map_cow(&sb->mem, s->fd, s->fd_offset);
+    if (!rc)
+        rc = hl__sandbox_alloc_buffers(sb);
+    if (!rc)
+        rc = hl__vm_create(sb->mem.base, sb->mem.size, NULL, &sb->vm);
+    if (!rc)
+        rc = hl__vm_load_state(sb->vm, &s->cpu);
+    if (!rc)
+        rc = hl__dirty_reset(&sb->dirty, sb->vm, &sb->mem);
+    if (!rc && hl__sigtable_decode(&sb->guest_fns, s->guest_sigs, s->guest_sigs_len, &why))
+        rc = hl__fail(HL_ESNAPSHOT, "snapshot's guest function table is bad: %s", why);
+    return rc;
+}
+
+HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *s, hl_sandbox **out)
+{
+    hl__clear_error();
+    if (!s || !out)
+        return hl__fail(HL_EINVAL, "hl_sandbox_new_from_snapshot: snapshot and out must not be NULL");
+    hl_sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb)
+        return hl__fail(HL_ENOMEM, "out of memory creating a sandbox");
+    take_config(sb, cfg, s);
+    int rc = build_from(sb, s);
+    if (rc) {
+        hl_sandbox_destroy(sb);
+        return rc;
+    }
+    hl__sigtable empty = {0};
+    sb->state = sigs_equal(&empty, s->host_sigs, s->host_sigs_len) ? HL_STATE_READY
+                                                                    : HL_STATE_FROM_SNAPSHOT;
+    set_base(sb, s);
+    *out = sb;
+    return 0;
+}
+
+/* hl_sandbox_init for a sandbox made from a snapshot: the registered host functions must be
+ * exactly those the snapshot's guest was given. */
+int hl__init_from_snapshot(hl_sandbox *sb)
+{
+    if (!sigs_equal(&sb->host_fns, sb->base->host_sigs, sb->base->host_sigs_len))
+        return hl__fail(HL_EMISMATCH, "registered host functions differ from those the snapshot "
+                                      "was taken with (same names and signatures needed)");
+    sb->state = HL_STATE_READY;
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* snapshot.h: the snapshot object shared by snapshot.c (take, restore, create from) and
+ * snapshot_file.c (save, load). */
+#ifndef HL_SRC_SNAPSHOT_H
+#define HL_SRC_SNAPSHOT_H
+
+#include <stdint.h>
+
+#include "hyperlight/abi.h"
+#include "hyperlight/hyperlight.h"
+#include "layout.h"
+#include "vmm.h"
+
+struct hl_snapshot {
+    int refs;               /* atomic */
+    int fd;                 /* memfd (taken in this process) or the snapshot file (loaded) */
+    uint64_t fd_offset;     /* where the memory image starts in fd (page aligned) */
+    const uint8_t *mem;     /* read-only mapping of the image */
+    size_t size;            /* bytes of guest memory */
+    hl__layout layout;
+    hl_config cfg;          /* the sizes the guest was created with (callbacks cleared) */
+    hl__vcpu_state cpu;
+    uint64_t guest_id;
+    uint8_t cookie[HL_ABI_COOKIE_SIZE];
+    uint8_t *guest_sigs;    /* SIGS message: the guest's functions */
+    size_t guest_sigs_len;
+    uint8_t *host_sigs;     /* SIGS message: the host functions the guest was given */
+    size_t host_sigs_len;
+};
+
+/* A new snapshot with one reference, no memory and no tables. NULL when out of memory. */
+hl_snapshot *hl__snapshot_alloc(void);
+
+/* 64-bit hash (not cryptographic) used to tell guests apart. */
+uint64_t hl__hash64(const void *p, size_t n, uint64_t seed);
+
+#endif
