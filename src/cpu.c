@@ -87,6 +87,14 @@ static void write_stub(uint8_t *code)
     memcpy(code + STUB_COMMON, common, sizeof common);
 }
 
+static void write_tables(uint8_t *gdt, uint8_t *idt, uint8_t *stub, const hl__layout *l)
+{
+    write_gdt(gdt, l);
+    write_tss(gdt + (l->tss - l->gdt), l);
+    write_idt(idt, l);
+    write_stub(stub);
+}
+
 int hl__cpu_write_tables(hl__mem *m, const hl__layout *l)
 {
     uint8_t *gdt = hl__mem_setup_ptr(m, l->gdt, HL_PAGE);
@@ -94,10 +102,18 @@ int hl__cpu_write_tables(hl__mem *m, const hl__layout *l)
     uint8_t *stub = hl__mem_setup_ptr(m, l->stub, HL_PAGE);
     if (!gdt || !idt || !stub)
         return hl__fail(HL_ECONFIG, "system area outside guest memory");
-    write_gdt(gdt, l);
-    write_tss(gdt + (l->tss - l->gdt), l);
-    write_idt(idt, l);
-    write_stub(stub);
+    write_tables(gdt, idt, stub, l);
+    return 0;
+}
+
+int hl__cpu_check_tables(const uint8_t *mem, const hl__layout *l, const char **why)
+{
+    static _Thread_local uint8_t want[3][HL_PAGE];
+    memset(want, 0, sizeof want);
+    write_tables(want[0], want[1], want[2], l);
+    if (memcmp(mem + l->gdt, want[0], HL_PAGE) || memcmp(mem + l->idt, want[1], HL_PAGE) ||
+        memcmp(mem + l->stub, want[2], HL_PAGE))
+        return *why = "descriptor tables or exception stub differ from the library's", -1;
     return 0;
 }
 

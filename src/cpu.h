@@ -35,6 +35,10 @@ typedef struct hl__exception_frame {
 /* Writes GDT, TSS (+ I/O bitmap), IDT and the exception stub into the system area. */
 int hl__cpu_write_tables(hl__mem *m, const hl__layout *l);
 
+/* Checks that an untrusted image (mem = whole guest memory) holds exactly the GDT, TSS, IDT and
+ * stub this library writes for layout l. Returns 0 or -1 with *why. */
+int hl__cpu_check_tables(const uint8_t *mem, const hl__layout *l, const char **why);
+
 /* Fills the state that enters the guest at `entry` at CPL3 with RDI = PEB. */
 void hl__cpu_initial_state(const hl__layout *l, uint64_t entry, hl__cpu_init *out);
 

@@ -35,21 +35,20 @@ static void place(hl__layout *l, hl__region_id id, uint64_t *cursor, uint64_t si
     *cursor += size;
 }
 
-static int place_image(hl__layout *l, const hl__elf *elf, uint64_t *cursor)
+/* Where the image goes: a static PIE right after the runtime regions at its alignment, a
+ * fixed-address image at its link address (which must not collide with them). */
+static int image_base(const hl__elf *elf, uint64_t runtime_end, uint64_t *base)
 {
-    uint64_t base;
     if (elf->is_pie) {
-        base = round_up(*cursor, elf->align > HL_PAGE ? elf->align : HL_PAGE);
-    } else {
-        base = elf->link_base;
-        if (base < *cursor)
-            return hl__fail(HL_EELF,
-                            "bad guest ELF: fixed-address image at 0x%llx overlaps the runtime "
-                            "regions, which end at 0x%llx (link it higher or as a static PIE)",
-                            (unsigned long long)base, (unsigned long long)*cursor);
+        *base = round_up(runtime_end, elf->align > HL_PAGE ? elf->align : HL_PAGE);
+        return 0;
     }
-    *cursor = base;
-    place(l, HL_R_IMAGE, cursor, elf->span);
+    *base = elf->link_base;
+    if (*base < runtime_end)
+        return hl__fail(HL_EELF,
+                        "bad guest ELF: fixed-address image at 0x%llx overlaps the runtime "
+                        "regions, which end at 0x%llx (link it higher or as a static PIE)",
+                        (unsigned long long)*base, (unsigned long long)runtime_end);
     return 0;
 }
 
@@ -76,7 +75,14 @@ static void place_page_tables(hl__layout *l, uint64_t *cursor)
     place(l, HL_R_PAGE_TABLES, cursor, (3 + npt) * HL_PAGE);
 }
 
-int hl__layout_compute(const hl_config *cfg, const hl__elf *elf, hl__layout *out)
+static uint64_t runtime_end(const hl_config *cfg)
+{
+    return HL_PAGE * 2 + HL_HOST_FNS_SIZE + round_up(cfg->input_size, HL_PAGE) +
+           round_up(cfg->output_size, HL_PAGE) + HL_PANIC_SIZE;
+}
+
+int hl__layout_build(const hl_config *cfg, uint64_t image_gpa, uint64_t image_size,
+                     hl__layout *out)
 {
     hl__layout l;
     uint64_t cursor = HL_PAGE; /* page 0 stays unmapped */
@@ -86,9 +92,12 @@ int hl__layout_compute(const hl_config *cfg, const hl__elf *elf, hl__layout *out
     place(&l, HL_R_INPUT, &cursor, round_up(cfg->input_size, HL_PAGE));
     place(&l, HL_R_OUTPUT, &cursor, round_up(cfg->output_size, HL_PAGE));
     place(&l, HL_R_PANIC, &cursor, HL_PANIC_SIZE);
-    int rc = place_image(&l, elf, &cursor);
-    if (rc)
-        return rc;
+    if (image_gpa < cursor || image_gpa % HL_PAGE || image_size % HL_PAGE || !image_size ||
+        image_gpa > HL_MAX_GUEST_MEMORY || image_size > HL_MAX_GUEST_MEMORY)
+        return hl__fail(HL_ECONFIG, "image at 0x%llx (+0x%llx) does not fit the layout",
+                        (unsigned long long)image_gpa, (unsigned long long)image_size);
+    cursor = image_gpa;
+    place(&l, HL_R_IMAGE, &cursor, image_size);
     place(&l, HL_R_HEAP, &cursor, round_up(cfg->heap_size, HL_PAGE));
     cursor += HL_PAGE; /* guard below the stack */
     place(&l, HL_R_STACK, &cursor, round_up(cfg->stack_size, HL_PAGE));
@@ -103,4 +112,11 @@ int hl__layout_compute(const hl_config *cfg, const hl__elf *elf, hl__layout *out
     l.total = cursor;
     *out = l;
     return 0;
+}
+
+int hl__layout_compute(const hl_config *cfg, const hl__elf *elf, hl__layout *out)
+{
+    uint64_t base;
+    int rc = image_base(elf, runtime_end(cfg), &base);
+    return rc ? rc : hl__layout_build(cfg, base, elf->span, out);
 }

@@ -49,6 +49,11 @@ typedef struct hl__layout {
  * altogether) or HL_EELF (a fixed-address image that collides with the runtime regions). */
 int hl__layout_compute(const hl_config *cfg, const hl__elf *elf, hl__layout *out);
 
+/* The layout for a config with the image at image_gpa (image_size bytes, both page multiples);
+ * used to rebuild a snapshot file's layout. Returns 0 or HL_ECONFIG. */
+int hl__layout_build(const hl_config *cfg, uint64_t image_gpa, uint64_t image_size,
+                     hl__layout *out);
+
 /* Name of a region ("heap", ...) for messages. */
 const char *hl__region_name(hl__region_id id);
 

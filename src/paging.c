@@ -14,6 +14,8 @@
 
 static uint64_t image_flags(const hl__layout *l, const hl__elf *elf, hl_gpa gpa)
 {
+    if (!elf)
+        return 0;
     uint64_t link = gpa - l->r[HL_R_IMAGE].gpa + elf->link_base;
     for (size_t i = 0; i < elf->nsegments; i++) {
         const hl__elf_segment *s = &elf->seg[i];
@@ -80,4 +82,58 @@ int hl__paging_write(hl__mem *m, const hl__layout *l, const hl__elf *elf)
             bad |= hl__mem_write_u64(m, pt0 + (gpa / HL_PAGE) * 8, gpa | f);
     }
     return bad ? hl__fail(HL_ECONFIG, "page tables do not fit the layout") : 0;
+}
+
+/* ---------------------------------------------------------------- checking untrusted tables */
+
+#define ACCESSED_DIRTY (X86_PTE_A | X86_PTE_D) /* the CPU sets these; ignored by the checks */
+
+static uint64_t entry_at(const uint8_t *mem, hl_gpa table, unsigned i)
+{
+    uint64_t v;
+    memcpy(&v, mem + table + 8ull * i, 8);
+    return v & ~ACCESSED_DIRTY;
+}
+
+static int check_upper(const uint8_t *mem, const hl__layout *l, const char **why)
+{
+    hl_gpa pdpt = l->pml4 + HL_PAGE, pd = pdpt + HL_PAGE, pt0 = pd + HL_PAGE;
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t want_pd = i < l->npt ? (pt0 + i * HL_PAGE) | TABLE : 0;
+        if (entry_at(mem, l->pml4, i) != (i == 0 ? pdpt | TABLE : 0) ||
+            entry_at(mem, pdpt, i) != (i == 0 ? pd | TABLE : 0) || entry_at(mem, pd, i) != want_pd)
+            return *why = "upper-level page tables differ from the layout's", -1;
+    }
+    return 0;
+}
+
+static int check_leaf(const hl__layout *l, hl_gpa gpa, uint64_t e, const char **why)
+{
+    uint64_t flags = e & ~X86_PTE_ADDR_MASK;
+    if ((e & X86_PTE_ADDR_MASK) != gpa || gpa >= l->total)
+        return *why = "a page-table entry maps another address", -1;
+    if (hl__layout_find(l, gpa) != HL_R_IMAGE) {
+        if (flags != (hl__paging_flags(l, NULL, gpa) & ~ACCESSED_DIRTY))
+            return *why = "a page-table entry has flags its region does not allow", -1;
+        return 0;
+    }
+    if ((flags & ~(X86_PTE_P | X86_PTE_RW | X86_PTE_US | X86_PTE_NX)) ||
+        !(flags & X86_PTE_P) || !(flags & X86_PTE_US))
+        return *why = "an image page-table entry has unexpected flags", -1;
+    if ((flags & X86_PTE_RW) && !(flags & X86_PTE_NX))
+        return *why = "an image page is writable and executable", -1;
+    return 0;
+}
+
+int hl__paging_check(const uint8_t *mem, const hl__layout *l, const char **why)
+{
+    hl_gpa pt0 = l->pml4 + 3 * HL_PAGE;
+    if (check_upper(mem, l, why))
+        return -1;
+    for (uint64_t i = 0; i < l->npt * 512; i++) {
+        uint64_t e = entry_at(mem, pt0, (unsigned)i);
+        if (e && check_leaf(l, i * HL_PAGE, e, why))
+            return -1;
+    }
+    return 0;
 }

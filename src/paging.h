@@ -11,7 +11,13 @@
  * the page tables themselves are not present. Memory must be zeroed. Returns 0 or HL_EELF. */
 int hl__paging_write(hl__mem *m, const hl__layout *l, const hl__elf *elf);
 
-/* The PTE flags (X86_PTE_*) the layout gives gpa, 0 when not present. */
+/* Checks page tables read from an untrusted image (a snapshot file) at mem (the whole guest
+ * memory): identity mappings only, each region's flags exactly (ignoring Accessed/Dirty), image
+ * pages user and never writable+executable. Returns 0 or -1 with *why. */
+int hl__paging_check(const uint8_t *mem, const hl__layout *l, const char **why);
+
+/* The PTE flags (X86_PTE_*) the layout gives gpa, 0 when not present (elf may be NULL when gpa
+ * is not in the image). */
 uint64_t hl__paging_flags(const hl__layout *l, const hl__elf *elf, hl_gpa gpa);
 
 #endif
