@@ -11,7 +11,11 @@
 
 static const char usage[] =
     "usage: hl-run [options] GUEST.elf FUNCTION [ARG...]\n"
+    "       hl-run [options] --save-snapshot FILE GUEST.elf [FUNCTION [ARG...]]\n"
+    "       hl-run [options] --snapshot FILE FUNCTION [ARG...]\n"
     "Creates a sandbox from GUEST.elf, runs its init, calls FUNCTION once and prints the result.\n"
+    "--save-snapshot writes a snapshot taken right after init; --snapshot starts from one\n"
+    "instead of an ELF (no init runs; the sizes are the snapshot's).\n"
     "\n"
     "Arguments are typed: 42 (i32), i32:N, u32:N, i64:N, u64:N, f32:X, f64:X, true, false,\n"
     "str:TEXT, bytes:HEX (e.g. bytes:0a0b), bytes:@FILE; a bare word is a string. A bare number\n"
@@ -25,6 +29,8 @@ static const char usage[] =
     "  --timeout-ms N      time limit for init and for the call, 0 = none (default 5000)\n"
     "  --log-level LEVEL   guest logs to print on stderr: off, error, warn, info, debug, trace\n"
     "                      (default info)\n"
+    "  --save-snapshot FILE  write a snapshot after init\n"
+    "  --snapshot FILE     start from a snapshot file instead of GUEST.elf\n"
     "  -h, --help          show this help\n"
     "  --version           show the version\n"
     "\n"
@@ -87,10 +93,18 @@ static int usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-/* Parses options into cfg; returns the index of GUEST.elf, or -1 after printing why. */
-static int parse_options(int argc, char **argv, hl_config *cfg, int *exit_now)
+typedef struct run_options {
+    hl_config cfg;
+    const char *save_snapshot; /* --save-snapshot FILE */
+    const char *snapshot;      /* --snapshot FILE */
+} run_options;
+
+/* Parses options; returns the index of the first positional argument, or -1 after printing why. */
+static int parse_options(int argc, char **argv, run_options *o, int *exit_now)
 {
+    hl_config *cfg = &o->cfg;
     static const struct option opts[] = {
+        {"save-snapshot", required_argument, 0, 'W'}, {"snapshot", required_argument, 0, 'R'},
         {"heap", required_argument, 0, 'H'},    {"stack", required_argument, 0, 'S'},
         {"input", required_argument, 0, 'I'},   {"output", required_argument, 0, 'O'},
         {"timeout-ms", required_argument, 0, 'T'}, {"log-level", required_argument, 0, 'L'},
@@ -107,6 +121,8 @@ static int parse_options(int argc, char **argv, hl_config *cfg, int *exit_now)
         case 'O': bad = hl_cli_parse_size(optarg, &cfg->output_size); break;
         case 'T': bad = hl_cli_parse_u32(optarg, &cfg->time_limit_ms); break;
         case 'L': bad = hl_cli_parse_log_level(optarg, &cfg->log_level); break;
+        case 'W': o->save_snapshot = optarg; break;
+        case 'R': o->snapshot = optarg; break;
         case 'h': fputs(usage, stdout); *exit_now = 1; return -1;
         case 'V': printf("hl-run (hyperlight-c) %s\n", hl_version()); *exit_now = 1; return -1;
         default:
@@ -159,23 +175,49 @@ static int call_and_print(hl_sandbox *sb, const char *fn, int argc, char **argv)
     return rc;
 }
 
+/* Creates the sandbox from the ELF (running init) or from --snapshot; saves --save-snapshot. */
+static int open_sandbox(const run_options *o, const char *elf, hl_sandbox **sb)
+{
+    hl_snapshot *snap = NULL;
+    if (o->snapshot) {
+        int rc = hl_snapshot_load(o->snapshot, &snap) || hl_sandbox_new_from_snapshot(&o->cfg, snap, sb);
+        hl_snapshot_release(snap);
+        return rc ? fail("load") : 0;
+    }
+    if (hl_sandbox_new(&o->cfg, elf, sb) != 0)
+        return fail("create");
+    if (hl_sandbox_init(*sb) != 0)
+        return fail("init");
+    if (o->save_snapshot) {
+        int rc = hl_sandbox_snapshot(*sb, &snap) || hl_snapshot_save(snap, o->save_snapshot);
+        hl_snapshot_release(snap);
+        if (rc)
+            return fail("save");
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    hl_config cfg;
+    run_options o = {0};
     int exit_now = 0;
-    hl_config_init(&cfg);
-    cfg.log_fn = log_to_stderr;
-    int first = parse_options(argc, argv, &cfg, &exit_now);
+    hl_config_init(&o.cfg);
+    o.cfg.log_fn = log_to_stderr;
+    int first = parse_options(argc, argv, &o, &exit_now);
     if (first < 0)
         return exit_now ? 0 : EXIT_USAGE;
-    if (argc - first < 2)
+    if (o.snapshot && o.save_snapshot)
+        return usage_error("%s", "--snapshot and --save-snapshot exclude each other");
+    const char *elf = o.snapshot ? NULL : argv[first++];
+    if (!o.snapshot && !elf)
         return usage_error("%s", "expected GUEST.elf FUNCTION [ARG...]");
+    if (first >= argc && !o.save_snapshot)
+        return usage_error("%s", o.snapshot ? "expected FUNCTION [ARG...] after --snapshot FILE"
+                                            : "expected GUEST.elf FUNCTION [ARG...]");
     hl_sandbox *sb = NULL;
-    if (hl_sandbox_new(&cfg, argv[first], &sb) != 0)
-        return fail("create");
-    int rc = hl_sandbox_init(sb) != 0 ? fail("init")
-                                      : call_and_print(sb, argv[first + 1], argc - first - 2,
-                                                       argv + first + 2);
+    int rc = open_sandbox(&o, elf, &sb);
+    if (rc == 0 && first < argc)
+        rc = call_and_print(sb, argv[first], argc - first - 1, argv + first + 1);
     hl_sandbox_destroy(sb);
     return rc;
 }

@@ -690,6 +690,133 @@ static int call_host_many(const hl_value *args, size_t nargs, hl_value *ret)
     return 0;
 }
 
+/* ---- state that snapshots must capture and restore (tests/kvm/test_snapshots.c) ---- */
+/* xmm15 holds a value across calls. Nothing else in this guest touches it: the System V ABI
+ * passes and returns floating point in xmm0-xmm7 only, and neither gcc nor clang at -O2 reaches
+ * for xmm8-xmm15 in code this small (objdump -d simpleguest.elf | grep xmm15 finds only these two
+ * functions, runtime and libc included). So between SetXmm and GetXmm only the hypervisor (e.g.
+ * a restore) can change it. GetXmm reads it first thing, before it calls anything. */
+static int set_xmm(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)nargs, (void)ret;
+    uint64_t bits;
+    memcpy(&bits, &args[0].as.f64, sizeof bits);
+    __asm__ volatile("movq %0, %%xmm15" : : "r"(bits) : "xmm15");
+    return 0;
+}
+
+static int get_xmm(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    uint64_t bits;
+    __asm__ volatile("movq %%xmm15, %0" : "=r"(bits));
+    UNUSED_ARGS;
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    *ret = hl_f64(d);
+    return 0;
+}
+
+static volatile double float_global = 0.25;
+
+static int set_float_global(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)nargs, (void)ret;
+    float_global = args[0].as.f64;
+    return 0;
+}
+
+static int get_float_global(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    UNUSED_ARGS;
+    *ret = hl_f64(float_global);
+    return 0;
+}
+
+/* MXCSR: SetMxcsr loads the argument and returns the old value; GetMxcsr reads it. */
+static int set_mxcsr(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)nargs;
+    uint32_t old, now = args[0].as.u32;
+    __asm__ volatile("stmxcsr %0" : "=m"(old));
+    __asm__ volatile("ldmxcsr %0" : : "m"(now));
+    *ret = hl_u32(old);
+    return 0;
+}
+
+static int get_mxcsr(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    uint32_t v;
+    __asm__ volatile("stmxcsr %0" : "=m"(v));
+    UNUSED_ARGS;
+    *ret = hl_u32(v);
+    return 0;
+}
+
+/* TouchPages(n): changes one byte in each of the first n pages of a page-aligned static buffer
+ * (every call writes a new value, so each page really differs from the last snapshot). */
+#define TOUCH_PAGES 256
+static uint8_t touch_buf[TOUCH_PAGES][4096] __attribute__((aligned(4096)));
+static uint8_t touch_gen;
+
+static int touch_pages(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)nargs;
+    int32_t n = args[0].as.i32;
+    if (n < 0 || n > TOUCH_PAGES)
+        return hlg_fail("TouchPages: %d is not in [0, %d]", n, TOUCH_PAGES);
+    touch_gen++;
+    for (int32_t i = 0; i < n; i++)
+        ((volatile uint8_t *)touch_buf[i])[i % 4096] = touch_gen;
+    *ret = hl_i32(n);
+    return 0;
+}
+
+/* HeapKeep(size, byte): mallocs size bytes, fills them with byte and keeps the pointer in a
+ * static (never freed); returns its address. HeapKept: that address (0 if none). HeapUsed: bytes
+ * the allocator has handed out. BigStaticSum: the sum of the 1 MiB .bss array SetStatic fills. */
+static volatile uint8_t *kept;
+
+static int heap_keep(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)nargs;
+    int32_t size = args[0].as.i32;
+    if (size <= 0)
+        return hlg_fail("HeapKeep: size must be positive, got %d", size);
+    volatile uint8_t *p = malloc((size_t)size);
+    if (!p)
+        return hlg_fail("malloc(%d) failed", size);
+    for (int32_t i = 0; i < size; i++)
+        p[i] = (uint8_t)args[1].as.i32;
+    kept = p;
+    *ret = hl_u64((uint64_t)(uintptr_t)p);
+    return 0;
+}
+
+static int heap_kept(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    UNUSED_ARGS;
+    *ret = hl_u64((uint64_t)(uintptr_t)kept);
+    return 0;
+}
+
+static int heap_used(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    UNUSED_ARGS;
+    *ret = hl_u64(hlg__heap_used());
+    return 0;
+}
+
+static int big_static_sum(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    UNUSED_ARGS;
+    uint64_t sum = 0;
+    const volatile uint8_t *p = big_static;
+    for (size_t i = 0; i < sizeof big_static; i++)
+        sum += p[i];
+    *ret = hl_u64(sum);
+    return 0;
+}
+
 /* ---- the guest libc, checked inside the VM ---- */
 static char check_msg[256];
 
@@ -964,5 +1091,16 @@ void hlg_main(void)
     reg("CallHostNamed", S, HL_PARAMS(S), call_host_named);
     reg("CallHostMany", I32, HL_PARAMS(I32), call_host_many);
     reg("LibcSelfTest", S, NULL, 0, libc_self_test);
+    reg("SetXmm", VOID, HL_PARAMS(F64), set_xmm);
+    reg("GetXmm", F64, NULL, 0, get_xmm);
+    reg("SetFloatGlobal", VOID, HL_PARAMS(F64), set_float_global);
+    reg("GetFloatGlobal", F64, NULL, 0, get_float_global);
+    reg("SetMxcsr", U32, HL_PARAMS(U32), set_mxcsr);
+    reg("GetMxcsr", U32, NULL, 0, get_mxcsr);
+    reg("TouchPages", I32, HL_PARAMS(I32), touch_pages);
+    reg("HeapKeep", U64, HL_PARAMS(I32, I32), heap_keep);
+    reg("HeapKept", U64, NULL, 0, heap_kept);
+    reg("HeapUsed", U64, NULL, 0, heap_used);
+    reg("BigStaticSum", U64, NULL, 0, big_static_sum);
     init_mode();
 }
