@@ -7,6 +7,10 @@
 
 hl_abi_peb hlg__peb;
 
+/* FPU/SSE state across the park: saved to memory before the guest waits for a call and reloaded
+ * when the call arrives, so restoring memory and registers restores it too (docs/ABI.md §2). */
+static _Alignas(16) uint8_t fpu_area[512];
+
 #define BAD_PEB_CODE 137
 
 _Noreturn void hlg__start(const hl_abi_peb *peb);
@@ -23,7 +27,9 @@ _Noreturn void hlg__start(const hl_abi_peb *peb)
     if (hlg__send_signatures())
         hlg_abort(HL_ABI_ERR_TOO_BIG, "the guest's function table does not fit the output buffer");
     for (;;) {
+        __asm__ volatile("fxsave64 %0" : "=m"(fpu_area));
         hlg__exit(HL_ABI_PORT_DONE, 0);
+        __asm__ volatile("fxrstor64 %0" : : "m"(fpu_area));
         hlg__dispatch();
     }
 }

@@ -242,7 +242,7 @@ HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *s)
     if (!rc)
         rc = restore_memory(sb, s);
     if (!rc)
-        rc = hl__vm_load_state(sb->vm, &s->cpu);
+        rc = hl__vm_load_state(sb->vm, &s->cpu, 0); /* FPU: the guest reloads it from memory */
     if (!rc)
         rc = adopt_tables(sb, s);
     if (rc)
@@ -294,7 +294,7 @@ static int build_from(hl_sandbox *sb, hl_snapshot *s)
     if (!rc)
         rc = hl__vm_create(sb->mem.base, sb->mem.size, NULL, &sb->vm);
     if (!rc)
-        rc = hl__vm_load_state(sb->vm, &s->cpu);
+        rc = hl__vm_load_state(sb->vm, &s->cpu, 1);
     if (!rc)
         rc = hl__dirty_reset(&sb->dirty, sb->vm, &sb->mem);
     if (!rc && hl__sigtable_decode(&sb->guest_fns, s->guest_sigs, s->guest_sigs_len, &why))

@@ -44,9 +44,12 @@ typedef struct hl__vcpu_state {
     uint8_t bytes[HL_VCPU_STATE_SIZE];
 } hl__vcpu_state;
 
-/* Reads / loads the whole vCPU state. Return 0 or HL_EKVM. */
+/* Reads the whole vCPU state. Returns 0 or HL_EKVM. */
 int hl__vm_save_state(hl__vm *vm, hl__vcpu_state *out);
-int hl__vm_load_state(hl__vm *vm, const hl__vcpu_state *st);
+/* Loads registers and special registers (applied by the next run, without an ioctl where the
+ * hypervisor allows) and clears pending events; with_fpu also loads the FPU/SSE state, which a
+ * restore at the guest's park point does not need (the guest reloads it from memory). */
+int hl__vm_load_state(hl__vm *vm, const hl__vcpu_state *st, int with_fpu);
 
 /* Checks that `st` (e.g. read from a file) is a state this library saves between calls for a
  * guest entered with `expect`: same control registers, descriptor tables and CPL3 segments, no

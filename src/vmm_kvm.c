@@ -34,6 +34,7 @@ static pthread_once_t kvm_once = PTHREAD_ONCE_INIT;
 static int kvm_fd = -1;
 static int kvm_errno;
 static size_t kvm_run_size;
+static int kvm_sync_regs; /* KVM_CAP_SYNC_REGS covers regs and sregs: load them without ioctls */
 
 static void open_kvm(void)
 {
@@ -51,6 +52,9 @@ static void open_kvm(void)
         return;
     }
     kvm_run_size = (size_t)run_size;
+    int sync = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+    kvm_sync_regs = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
+                                    (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
     kvm_fd = fd; /* process-wide, kept open for the life of the process */
 }
 
@@ -232,14 +236,39 @@ int hl__vm_save_state(hl__vm *vm, hl__vcpu_state *out)
     return 0;
 }
 
-int hl__vm_load_state(hl__vm *vm, const hl__vcpu_state *in)
+/* Registers, special registers and (cleared) events travel in kvm_run and are applied by the
+ * next KVM_RUN. */
+static void load_state_sync(hl__vm *vm, const kvm_state *st)
+{
+    vm->run->s.regs.regs = st->regs;
+    vm->run->s.regs.sregs = st->sregs;
+    memset(&vm->run->s.regs.events, 0, sizeof vm->run->s.regs.events);
+    vm->run->s.regs.events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+    vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
+}
+
+static int load_state_ioctls(hl__vm *vm, const kvm_state *st)
+{
+    struct kvm_vcpu_events events;
+    memset(&events, 0, sizeof events);
+    events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+    if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &st->sregs) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_SET_REGS, &st->regs) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &events) < 0)
+        return hl__fail(HL_EKVM, "loading vCPU state: %s", strerror(errno));
+    return 0;
+}
+
+int hl__vm_load_state(hl__vm *vm, const hl__vcpu_state *in, int with_fpu)
 {
     kvm_state st;
     memcpy(&st, in->bytes, sizeof st);
-    if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &st.sregs) < 0 ||
-        ioctl(vm->vcpu_fd, KVM_SET_REGS, &st.regs) < 0 ||
-        ioctl(vm->vcpu_fd, KVM_SET_FPU, &st.fpu) < 0)
-        return hl__fail(HL_EKVM, "loading vCPU state: %s", strerror(errno));
+    if (kvm_sync_regs)
+        load_state_sync(vm, &st);
+    else if (load_state_ioctls(vm, &st))
+        return HL_EKVM;
+    if (with_fpu && ioctl(vm->vcpu_fd, KVM_SET_FPU, &st.fpu) < 0)
+        return hl__fail(HL_EKVM, "KVM_SET_FPU: %s", strerror(errno));
     return 0;
 }
 
