@@ -69,6 +69,10 @@ int hl__vm_run(hl__vm *vm, hl__exit *exit);
 /* Makes the next (or current) hl__vm_run return HL_EXIT_INTR promptly; async-signal-safe. */
 void hl__vm_kick_flag(hl__vm *vm);
 
+/* Releases the VM: back to the recycling pool (memory slot removed) or closed. */
 void hl__vm_destroy(hl__vm *vm);
+
+#define HL_VM_POOL_MAX 256
+#define HL_VM_POOL_DEFAULT 16
 
 #endif

@@ -154,19 +154,120 @@ static int create_fds(hl__vm *vm, void *mem, size_t size)
     return 0;
 }
 
+/* ---------------------------------------------------------------- recycling
+ * Destroyed sandboxes leave their VM and vCPU here (memory slot removed) for the next sandbox:
+ * creating and tearing down KVM VMs dominates sandbox creation and destruction. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static hl__vm *pool[HL_VM_POOL_MAX];
+static unsigned pool_count, pool_limit = HL_VM_POOL_DEFAULT;
+
+static hl__vm *pool_take(void)
+{
+    hl__vm *vm = NULL;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_count)
+        vm = pool[--pool_count];
+    pthread_mutex_unlock(&pool_lock);
+    return vm;
+}
+
+static int pool_give(hl__vm *vm)
+{
+    int kept = 0;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_count < pool_limit) {
+        pool[pool_count++] = vm;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return kept;
+}
+
+static void close_vm(hl__vm *vm)
+{
+    if (vm->run)
+        munmap(vm->run, vm->run_size);
+    if (vm->vcpu_fd >= 0)
+        close(vm->vcpu_fd);
+    if (vm->vm_fd >= 0)
+        close(vm->vm_fd);
+    free(vm->scratch);
+    free(vm);
+}
+
+HL_API void hl_vm_pool_drain(void)
+{
+    for (hl__vm *vm; (vm = pool_take());)
+        close_vm(vm);
+}
+
+HL_API void hl_vm_pool_set_size(unsigned n)
+{
+    hl__vm *excess[HL_VM_POOL_MAX];
+    unsigned nexcess = 0;
+    pthread_mutex_lock(&pool_lock);
+    pool_limit = n < HL_VM_POOL_MAX ? n : HL_VM_POOL_MAX;
+    while (pool_count > pool_limit)
+        excess[nexcess++] = pool[--pool_count];
+    pthread_mutex_unlock(&pool_lock);
+    while (nexcess)
+        close_vm(excess[--nexcess]);
+}
+
+/* A recycled vCPU must not show the previous sandbox's FPU/SSE registers to a guest entered
+ * fresh (a snapshot's state replaces them anyway). Its cached translations are gone already:
+ * deleting the memory slot made KVM zap the slot's mappings and flush the guest TLB. */
+static int clear_fpu(hl__vm *vm)
+{
+    struct kvm_fpu fpu;
+    memset(&fpu, 0, sizeof fpu);
+    fpu.fcw = 0x37f;
+    fpu.mxcsr = 0x1f80;
+    if (ioctl(vm->vcpu_fd, KVM_SET_FPU, &fpu) < 0)
+        return hl__fail(HL_EKVM, "KVM_SET_FPU: %s", strerror(errno));
+    return 0;
+}
+
+static int set_slot(hl__vm *vm, void *mem, size_t size)
+{
+    struct kvm_userspace_memory_region slot = {
+        .slot = 0, .flags = size ? KVM_MEM_LOG_DIRTY_PAGES : 0, .guest_phys_addr = 0,
+        .memory_size = size, .userspace_addr = size ? (uint64_t)(uintptr_t)mem : 0};
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+        return hl__fail(HL_EKVM, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+    return 0;
+}
+
+static int recycle(hl__vm *vm, void *mem, size_t size)
+{
+    uint64_t *bitmap = realloc(vm->scratch, ((size / 4096 + 63) / 64) * 8);
+    if (!bitmap)
+        return hl__fail(HL_ENOMEM, "out of memory for the dirty bitmap");
+    vm->scratch = bitmap;
+    vm->npages = size / 4096;
+    return set_slot(vm, mem, size);
+}
+
 int hl__vm_create(void *mem, size_t size, const hl__cpu_init *init, hl__vm **out)
 {
     if (!hl__vmm_available())
         return HL_ENOKVM;
-    hl__vm *vm = calloc(1, sizeof *vm);
-    if (!vm)
-        return hl__fail(HL_ENOMEM, "out of memory creating a VM");
-    vm->vm_fd = vm->vcpu_fd = -1;
-    int rc = create_fds(vm, mem, size);
+    hl__vm *vm = pool_take();
+    int rc;
+    if (vm) {
+        rc = recycle(vm, mem, size);
+        if (rc == 0 && init)
+            rc = clear_fpu(vm);
+    } else {
+        if (!(vm = calloc(1, sizeof *vm)))
+            return hl__fail(HL_ENOMEM, "out of memory creating a VM");
+        vm->vm_fd = vm->vcpu_fd = -1;
+        rc = create_fds(vm, mem, size);
+    }
     if (rc == 0 && init)
         rc = load_state(vm, init);
     if (rc) {
-        hl__vm_destroy(vm);
+        close_vm(vm);
         return rc;
     }
     *out = vm;
@@ -327,12 +428,7 @@ void hl__vm_destroy(hl__vm *vm)
 {
     if (!vm)
         return;
-    if (vm->run)
-        munmap(vm->run, vm->run_size);
-    if (vm->vcpu_fd >= 0)
-        close(vm->vcpu_fd);
-    if (vm->vm_fd >= 0)
-        close(vm->vm_fd);
-    free(vm->scratch);
-    free(vm);
+    if (vm->vcpu_fd >= 0 && vm->run && set_slot(vm, NULL, 0) == 0 && pool_give(vm))
+        return;
+    close_vm(vm);
 }
