@@ -13,20 +13,30 @@ int hl__poison(hl_sandbox *sb, int rc)
     return rc;
 }
 
+/* Between two runs of the guest: stop if the call was interrupted or ran out of time. */
+static int should_stop(hl_sandbox *sb)
+{
+    if (hl__interrupt_requested(sb->interrupt))
+        return hl__poison(sb, hl__fail(HL_ECANCELLED, "call cancelled by hl_interrupt"));
+    if (hl__timer_expired(&sb->timer))
+        return hl__poison(sb, hl__fail(HL_ETIMEOUT, "time limit of %u ms exceeded",
+                                       sb->cfg.time_limit_ms));
+    return 0;
+}
+
 static int run_loop(hl_sandbox *sb)
 {
     for (;;) {
         hl__exit e;
         int done = 0;
-        int rc = hl__vm_run(sb->vm, &e);
+        int rc = should_stop(sb);
+        if (!rc)
+            rc = hl__vm_run(sb->vm, &e);
         if (rc)
             return hl__poison(sb, rc);
         rc = hl__handle_exit(sb, &e, &done);
         if (rc || done)
             return rc;
-        if (hl__timer_expired(&sb->timer))
-            return hl__poison(sb, hl__fail(HL_ETIMEOUT, "time limit of %u ms exceeded",
-                                           sb->cfg.time_limit_ms));
     }
 }
 
@@ -45,8 +55,12 @@ int hl__run_until_done(hl_sandbox *sb)
     int rc = hl__timer_arm(&sb->timer, sb->cfg.time_limit_ms);
     if (rc)
         return rc;
+    int was_blocked = hl__kick_unblock(); /* interrupts and the timer must reach KVM_RUN */
+    hl__interrupt_begin(sb->interrupt, sb->vm);
     rc = run_loop(sb);
+    hl__interrupt_end(sb->interrupt);
     hl__timer_disarm(&sb->timer);
+    hl__kick_reblock(was_blocked);
     if (!rc)
         rc = check_cookie(sb);
     return rc;

@@ -116,6 +116,9 @@ static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file,
 
 int hl__sandbox_alloc_buffers(hl_sandbox *sb)
 {
+    sb->interrupt = hl__interrupt_new();
+    if (!sb->interrupt)
+        return hl__fail(HL_ENOMEM, "out of memory for the interrupt handle");
     sb->msg_cap = sb->cfg.input_size > sb->cfg.output_size ? sb->cfg.input_size
                                                            : sb->cfg.output_size;
     sb->enc_cap = sb->cfg.input_size;
@@ -278,6 +281,7 @@ HL_API void hl_sandbox_destroy(hl_sandbox *sb)
     hl__mem_unmap(&sb->mem);
     hl__dirty_free(&sb->dirty);
     hl_snapshot_release(sb->base);
+    hl_interrupt_release(sb->interrupt); /* other holders keep a handle that does nothing */
     hl__sigtable_free(&sb->host_fns);
     hl__sigtable_free(&sb->guest_fns);
     free(sb->msg);

@@ -6,6 +6,7 @@
 
 #include "dirty.h"
 #include "elf.h"
+#include "interrupt.h"
 #include "guest_mem.h"
 #include "hyperlight/abi.h"
 #include "hyperlight/hyperlight.h"
@@ -40,6 +41,7 @@ struct hl_sandbox {
     hl_snapshot *base;      /* memory equals this snapshot except the pages dirty tracks */
     uint64_t calls_since_base;
     hl__dirty dirty;
+    hl_interrupt_handle *interrupt; /* shared with hl_sandbox_interrupt_handle callers */
 };
 
 /* Allocates the message buffers and dirty-page bitmaps once memory is mapped (sandbox.c). */

@@ -17,7 +17,7 @@
 static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
 static int handler_rc;
 
-static int timer_signal(void) { return SIGRTMIN + 5; }
+int hl__kick_signal(void) { return SIGRTMIN + 5; }
 
 static void on_signal(int sig) { (void)sig; }
 
@@ -28,12 +28,12 @@ static void install_handler(void)
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(timer_signal(), NULL, &old) == 0 && old.sa_handler != SIG_DFL &&
+    if (sigaction(hl__kick_signal(), NULL, &old) == 0 && old.sa_handler != SIG_DFL &&
         old.sa_handler != SIG_IGN && old.sa_handler != on_signal) {
         handler_rc = HL_ESIGNAL;
         return;
     }
-    handler_rc = sigaction(timer_signal(), &sa, NULL) == 0 ? 0 : HL_ESIGNAL;
+    handler_rc = sigaction(hl__kick_signal(), &sa, NULL) == 0 ? 0 : HL_ESIGNAL;
 }
 
 uint64_t hl__now_ns(void)
@@ -51,7 +51,7 @@ static int retarget(hl__timer *t, pid_t tid)
     struct sigevent sev;
     memset(&sev, 0, sizeof sev);
     sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = timer_signal();
+    sev.sigev_signo = hl__kick_signal();
     sev._sigev_un._tid = tid;
     if (timer_create(CLOCK_MONOTONIC, &sev, &t->id) != 0)
         return hl__fail(HL_ENOMEM, "timer_create: %s", strerror(errno));
@@ -60,26 +60,29 @@ static int retarget(hl__timer *t, pid_t tid)
     return 0;
 }
 
-/* The signal must reach the thread to interrupt KVM_RUN, so the thread may not block it during
- * the call: unblock it now and block it again on disarm if the thread had it blocked. */
-static void unblock_signal(hl__timer *t)
+int hl__kick_ready(void)
+{
+    pthread_once(&handler_once, install_handler);
+    return handler_rc;
+}
+
+int hl__kick_unblock(void)
 {
     sigset_t only, old;
     sigemptyset(&only);
-    sigaddset(&only, timer_signal());
-    t->reblock = pthread_sigmask(SIG_UNBLOCK, &only, &old) == 0 &&
-                 sigismember(&old, timer_signal()) == 1;
+    sigaddset(&only, hl__kick_signal());
+    return pthread_sigmask(SIG_UNBLOCK, &only, &old) == 0 &&
+           sigismember(&old, hl__kick_signal()) == 1;
 }
 
-static void restore_signal(hl__timer *t)
+void hl__kick_reblock(int was_blocked)
 {
     sigset_t only;
-    if (!t->reblock)
+    if (!was_blocked)
         return;
     sigemptyset(&only);
-    sigaddset(&only, timer_signal());
+    sigaddset(&only, hl__kick_signal());
     pthread_sigmask(SIG_BLOCK, &only, NULL);
-    t->reblock = 0;
 }
 
 int hl__timer_arm(hl__timer *t, uint32_t ms)
@@ -87,8 +90,7 @@ int hl__timer_arm(hl__timer *t, uint32_t ms)
     t->deadline_ns = 0;
     if (ms == 0)
         return 0;
-    pthread_once(&handler_once, install_handler);
-    if (handler_rc)
+    if (hl__kick_ready())
         return hl__fail(HL_ESIGNAL, "signal SIGRTMIN+5 has another handler; time limits need it");
     pid_t tid = (pid_t)syscall(SYS_gettid);
     if (!t->created || t->tid != tid) {
@@ -97,11 +99,9 @@ int hl__timer_arm(hl__timer *t, uint32_t ms)
             return rc;
     }
     struct itimerspec its = {{0, REPEAT_NS}, {ms / 1000, (long)(ms % 1000) * 1000000L}};
-    unblock_signal(t);
     t->deadline_ns = hl__now_ns() + (uint64_t)ms * 1000000ull;
     if (timer_settime(t->id, 0, &its, NULL) != 0) {
         t->deadline_ns = 0;
-        restore_signal(t);
         return hl__fail(HL_ENOMEM, "timer_settime: %s", strerror(errno));
     }
     return 0;
@@ -113,8 +113,7 @@ void hl__timer_disarm(hl__timer *t)
         return;
     struct itimerspec off;
     memset(&off, 0, sizeof off);
-    timer_settime(t->id, 0, &off, NULL); /* a signal sent before this is delivered now */
-    restore_signal(t);
+    timer_settime(t->id, 0, &off, NULL);
 }
 
 int hl__timer_expired(const hl__timer *t) { return t->deadline_ns && hl__now_ns() >= t->deadline_ns; }

@@ -11,11 +11,20 @@ typedef struct hl__timer {
     pid_t tid;   /* thread the timer signals; re-targeted when the sandbox changes threads */
     int created;
     uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no limit */
-    int reblock;          /* the calling thread had the signal blocked: block it again on disarm */
 } hl__timer;
 
-/* Starts a limit of ms milliseconds (0 = none) for the calling thread, unblocking the signal in
- * that thread until hl__timer_disarm. Returns 0, HL_ESIGNAL or HL_ENOMEM. */
+/* The kick signal (SIGRTMIN+5): a no-op handler makes KVM_RUN return EINTR. hl__kick_ready
+ * installs the handler once; it returns 0, or HL_ESIGNAL when the application owns the signal. */
+int hl__kick_signal(void);
+int hl__kick_ready(void);
+
+/* The calling thread must not block the kick signal while it runs a call: hl__kick_unblock
+ * unblocks it and returns whether it was blocked, for hl__kick_reblock at the end of the call. */
+int hl__kick_unblock(void);
+void hl__kick_reblock(int was_blocked);
+
+/* Starts a limit of ms milliseconds (0 = none) for the calling thread. Returns 0, HL_ESIGNAL or
+ * HL_ENOMEM. */
 int hl__timer_arm(hl__timer *t, uint32_t ms);
 /* Stops it (no signal will arrive afterwards). */
 void hl__timer_disarm(hl__timer *t);

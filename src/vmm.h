@@ -66,8 +66,10 @@ int hl__vm_dirty_clear(hl__vm *vm, const uint64_t *bitmap);
 /* Runs the vCPU until the next exit. Returns 0 with *exit filled, or HL_EKVM. */
 int hl__vm_run(hl__vm *vm, hl__exit *exit);
 
-/* Makes the next (or current) hl__vm_run return HL_EXIT_INTR promptly; async-signal-safe. */
+/* Makes the next hl__vm_run return HL_EXIT_INTR at once (a running one needs a signal too);
+ * callable from any thread. hl__vm_clear_kick undoes it. */
 void hl__vm_kick_flag(hl__vm *vm);
+void hl__vm_clear_kick(hl__vm *vm);
 
 /* Releases the VM: back to the recycling pool (memory slot removed) or closed. */
 void hl__vm_destroy(hl__vm *vm);

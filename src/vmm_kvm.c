@@ -424,6 +424,8 @@ int hl__vm_dirty_clear(hl__vm *vm, const uint64_t *bitmap)
 
 void hl__vm_kick_flag(hl__vm *vm) { __atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_SEQ_CST); }
 
+void hl__vm_clear_kick(hl__vm *vm) { __atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST); }
+
 void hl__vm_destroy(hl__vm *vm)
 {
     if (!vm)

@@ -53,7 +53,8 @@ HL_API const char *hl_version(void);
     X(HL_EEXIST, -21, "already registered")                                                \
     X(HL_ESIGNAL, -22, "the time-limit signal is taken by the application")                \
     X(HL_EMISMATCH, -23, "snapshot does not match this sandbox")                           \
-    X(HL_ESNAPSHOT, -24, "bad snapshot file")
+    X(HL_ESNAPSHOT, -24, "bad snapshot file")                                              \
+    X(HL_ECANCELLED, -25, "call cancelled")
 
 enum hl_errno {
 #define HL__ERRNO_ENUM(name, value, text) name = value,
@@ -173,6 +174,25 @@ HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb);
 
 /* Releases the VM, memory and every resource of the sandbox. NULL is a no-op. */
 HL_API void hl_sandbox_destroy(hl_sandbox *sb);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Interrupting a running call from another thread. */
+typedef struct hl_interrupt_handle hl_interrupt_handle;
+
+/* A handle that can stop sb's calls; it stays valid after hl_sandbox_destroy (it then does
+ * nothing). Release with hl_interrupt_release. NULL if sb is NULL. */
+HL_API hl_interrupt_handle *hl_sandbox_interrupt_handle(hl_sandbox *sb);
+
+/* Stops the call running right now, promptly, whether the guest is spinning, faulting or inside a
+ * host function (the guest is then not re-entered): that call returns HL_ECANCELLED and the
+ * sandbox is poisoned (restore a snapshot to reuse it). Returns true if a call was running. An
+ * interrupt while no call runs does nothing and never affects a later call. Safe from any thread
+ * (not from a signal handler), also racing with the end of the call or with destroy. */
+HL_API bool hl_interrupt(hl_interrupt_handle *h);
+HL_API void hl_interrupt_release(hl_interrupt_handle *h);
+
+/* hl_interrupt on sb's own handle; the caller must keep sb alive during the call. */
+HL_API bool hl_sandbox_interrupt(hl_sandbox *sb);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Snapshots. A snapshot is guest memory plus vCPU state (registers, FPU/SSE) captured between

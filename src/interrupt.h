@@ -1,0 +1,31 @@
+/* interrupt.h: stopping a running call from any thread (hl_interrupt / hl_sandbox_interrupt). The
+ * handle is reference-counted apart from the sandbox, so an interrupt may race with the end of the
+ * call and with hl_sandbox_destroy. */
+#ifndef HL_SRC_INTERRUPT_H
+#define HL_SRC_INTERRUPT_H
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "hyperlight/hyperlight.h"
+#include "vmm.h"
+
+struct hl_interrupt_handle {
+    int refs;             /* atomic */
+    pthread_mutex_t lock; /* orders interrupts against the start and end of calls */
+    pid_t tid;            /* thread running the current call; 0 between calls */
+    hl__vm *vm;           /* its VM while a call runs */
+    int cancel;           /* the running call was asked to stop (atomic reads) */
+};
+
+hl_interrupt_handle *hl__interrupt_new(void);
+
+/* Bracket every run of the guest: begin records the thread and clears an old request; end forgets
+ * the thread, so later interrupts do nothing. */
+void hl__interrupt_begin(hl_interrupt_handle *h, hl__vm *vm);
+void hl__interrupt_end(hl_interrupt_handle *h);
+
+/* 1 if the running call was asked to stop. */
+int hl__interrupt_requested(hl_interrupt_handle *h);
+
+#endif
