@@ -107,7 +107,7 @@ static int check_call(hl_sandbox *sb, const char *name, const hl_value *args, si
         if (rc)
             return rc;
     }
-    *sig = hl__sigtable_find(&sb->guest_fns, name, strlen(name));
+    *sig = hl__sigtable_find(sb->guest_fns, name, strlen(name));
     if (!*sig)
         return hl__fail(HL_ENOTFOUND, "guest function '%s' not found", name);
     return hl__sig_check_args(*sig, "guest function", args, nargs);

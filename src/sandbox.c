@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -114,6 +115,20 @@ static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file,
     return 0;
 }
 
+/* Message buffers are mapped, not malloc'd: they are big, and destroy must give them back to the
+ * system at once rather than leave holes in the heap. */
+static uint8_t *map_buffer(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void unmap_buffer(uint8_t *p, size_t n)
+{
+    if (p)
+        munmap(p, n);
+}
+
 int hl__sandbox_alloc_buffers(hl_sandbox *sb)
 {
     sb->interrupt = hl__interrupt_new();
@@ -122,8 +137,8 @@ int hl__sandbox_alloc_buffers(hl_sandbox *sb)
     sb->msg_cap = sb->cfg.input_size > sb->cfg.output_size ? sb->cfg.input_size
                                                            : sb->cfg.output_size;
     sb->enc_cap = sb->cfg.input_size;
-    sb->msg = malloc(sb->msg_cap);
-    sb->enc = malloc(sb->enc_cap);
+    sb->msg = map_buffer(sb->msg_cap);
+    sb->enc = map_buffer(sb->enc_cap);
     if (!sb->msg || !sb->enc)
         return hl__fail(HL_ENOMEM, "out of memory for message buffers");
     return hl__dirty_init(&sb->dirty, &sb->mem);
@@ -215,7 +230,8 @@ static int read_guest_functions(hl_sandbox *sb)
     int rc = hl__pop_output(sb, &len);
     if (rc)
         return rc;
-    if (hl__sigtable_decode(&sb->guest_fns, sb->msg, len, &why))
+    sb->guest_fns = &sb->own_fns;
+    if (hl__sigtable_decode(&sb->own_fns, sb->msg, len, &why))
         return hl__poison(sb, hl__fail(HL_EPROTOCOL, "guest init sent a bad function table: %s",
                                        why));
     return 0;
@@ -258,7 +274,7 @@ HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_
         return hl__fail(HL_EINVAL, "hl_sandbox_guest_function: sandbox and name must not be NULL");
     if (sb->state == HL_STATE_CREATED)
         return hl__fail(HL_ESTATE, "sandbox is not initialised");
-    const hl__sig *s = hl__sigtable_find(&sb->guest_fns, name, strlen(name));
+    const hl__sig *s = hl__sigtable_find(sb->guest_fns, name, strlen(name));
     if (!s)
         return hl__fail(HL_ENOTFOUND, "guest function '%s' not found", name);
     if (ret)
@@ -283,9 +299,10 @@ HL_API void hl_sandbox_destroy(hl_sandbox *sb)
     hl_snapshot_release(sb->base);
     hl_interrupt_release(sb->interrupt); /* other holders keep a handle that does nothing */
     hl__sigtable_free(&sb->host_fns);
-    hl__sigtable_free(&sb->guest_fns);
-    free(sb->msg);
-    free(sb->enc);
+    hl__sigtable_free(&sb->own_fns);
+    hl_snapshot_release(sb->fns_owner);
+    unmap_buffer(sb->msg, sb->msg_cap);
+    unmap_buffer(sb->enc, sb->enc_cap);
     free(sb);
 }
 

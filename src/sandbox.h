@@ -31,7 +31,9 @@ struct hl_sandbox {
     hl__vm *vm;
     hl__timer timer;
     hl__sigtable host_fns;
-    hl__sigtable guest_fns;
+    hl__sigtable own_fns;            /* the guest's functions as its init reported them */
+    const hl__sigtable *guest_fns;   /* &own_fns, or a snapshot's shared table */
+    hl_snapshot *fns_owner;          /* the snapshot whose table guest_fns points to (retained) */
     uint8_t cookie[HL_ABI_COOKIE_SIZE];
     uint8_t *msg;  /* copy of the last message popped from the guest (owns call results) */
     size_t msg_cap;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -12,6 +13,14 @@
 #include "sandbox.h"
 
 #define PAGE 4096u
+
+int hl__snapshot_decode_fns(hl_snapshot *s)
+{
+    const char *why = NULL;
+    if (hl__sigtable_decode(&s->fns, s->guest_sigs, s->guest_sigs_len, &why))
+        return hl__fail(HL_ESNAPSHOT, "snapshot's guest function table is bad: %s", why);
+    return 0;
+}
 
 hl_snapshot *hl__snapshot_alloc(void)
 {
@@ -37,6 +46,7 @@ HL_API void hl_snapshot_release(hl_snapshot *s)
         munmap((void *)s->mem, s->size);
     if (s->fd >= 0)
         close(s->fd);
+    hl__sigtable_free(&s->fns);
     free(s->guest_sigs);
     free(s->host_sigs);
     free(s);
@@ -119,8 +129,10 @@ static int capture(hl_sandbox *sb, hl_snapshot *s)
     if (!rc)
         rc = hl__vm_save_state(sb->vm, &s->cpu);
     if (!rc)
-        rc = copy_sigs(&sb->guest_fns, 3 + sb->guest_fns.n * (4 + HL_ABI_MAX_NAME + HL_MAX_PARAMS),
+        rc = copy_sigs(sb->guest_fns, 3 + sb->guest_fns->n * (4 + HL_ABI_MAX_NAME + HL_MAX_PARAMS),
                        &s->guest_sigs, &s->guest_sigs_len);
+    if (!rc)
+        rc = hl__snapshot_decode_fns(s);
     if (!rc)
         rc = copy_sigs(&sb->host_fns, 3 + sb->host_fns.n * (4 + HL_ABI_MAX_NAME + HL_MAX_PARAMS),
                        &s->host_sigs, &s->host_sigs_len);
@@ -220,15 +232,22 @@ static int restore_memory(hl_sandbox *sb, hl_snapshot *s)
     return rc ? rc : hl__dirty_reset(&sb->dirty, sb->vm, &sb->mem);
 }
 
-static int adopt_tables(hl_sandbox *sb, const hl_snapshot *s)
+/* Points the sandbox at s's (shared, immutable) guest-function table. */
+static void use_fns_of(hl_sandbox *sb, hl_snapshot *s)
 {
-    const char *why = NULL;
-    if (s == sb->base)
-        return 0;
-    hl__sigtable_free(&sb->guest_fns);
-    if (hl__sigtable_decode(&sb->guest_fns, s->guest_sigs, s->guest_sigs_len, &why))
-        return hl__fail(HL_EMISMATCH, "snapshot's guest function table is bad: %s", why);
-    return 0;
+    hl_snapshot *old = sb->fns_owner;
+    sb->fns_owner = retain(s);
+    sb->guest_fns = &s->fns;
+    hl_snapshot_release(old);
+    hl__sigtable_free(&sb->own_fns);
+}
+
+/* Takes s's guest-function table unless it equals the sandbox's (the usual case: same guest),
+ * so pointers from hl_sandbox_guest_function stay valid. */
+static void adopt_tables(hl_sandbox *sb, hl_snapshot *s)
+{
+    if (s != sb->base && !sigs_equal(sb->guest_fns, s->guest_sigs, s->guest_sigs_len))
+        use_fns_of(sb, s);
 }
 
 HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *s)
@@ -239,14 +258,14 @@ HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *s)
     int rc = check_between_calls(sb, "restore");
     if (!rc)
         rc = check_fits(sb, s);
-    if (!rc)
-        rc = restore_memory(sb, s);
+    if (rc)
+        return rc; /* refused before anything changed: the sandbox stays as it was */
+    rc = restore_memory(sb, s);
     if (!rc)
         rc = hl__vm_load_state(sb->vm, &s->cpu, 0); /* FPU: the guest reloads it from memory */
-    if (!rc)
-        rc = adopt_tables(sb, s);
     if (rc)
         return hl__poison(sb, rc); /* memory may be half restored */
+    adopt_tables(sb, s);
     memcpy(sb->cookie, s->cookie, sizeof sb->cookie);
     sb->poisoned = 0;
     if (sb->state == HL_STATE_CREATED)
@@ -257,10 +276,14 @@ HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *s)
 
 int hl__reset_after_call(hl_sandbox *sb, int call_rc)
 {
+    char detail[1024];
     if (!sb->cfg.reset_after_call || !sb->base)
         return call_rc;
+    snprintf(detail, sizeof detail, "%s", hl_last_error()); /* the restore clears it */
     int rc = hl_sandbox_restore(sb, sb->base);
-    return call_rc ? call_rc : rc;
+    if (call_rc)
+        return hl__fail(call_rc, "%s", detail);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- creating from */
@@ -282,7 +305,6 @@ static void take_config(hl_sandbox *sb, const hl_config *cfg, const hl_snapshot 
 
 static int build_from(hl_sandbox *sb, hl_snapshot *s)
 {
-    const char *why = NULL;
     sb->layout = s->layout;
     sb->guest_id = s->guest_id;
     memcpy(sb->cookie, s->cookie, sizeof sb->cookie);
@@ -297,8 +319,8 @@ static int build_from(hl_sandbox *sb, hl_snapshot *s)
         rc = hl__vm_load_state(sb->vm, &s->cpu, 1);
     if (!rc)
         rc = hl__dirty_reset(&sb->dirty, sb->vm, &sb->mem);
-    if (!rc && hl__sigtable_decode(&sb->guest_fns, s->guest_sigs, s->guest_sigs_len, &why))
-        rc = hl__fail(HL_ESNAPSHOT, "snapshot's guest function table is bad: %s", why);
+    if (!rc)
+        use_fns_of(sb, s);
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #include "hyperlight/abi.h"
 #include "hyperlight/hyperlight.h"
 #include "layout.h"
+#include "sigtable.h"
 #include "vmm.h"
 
 struct hl_snapshot {
@@ -21,11 +22,15 @@ struct hl_snapshot {
     hl__vcpu_state cpu;
     uint64_t guest_id;
     uint8_t cookie[HL_ABI_COOKIE_SIZE];
+    hl__sigtable fns;       /* the guest's functions, decoded once and shared by sandboxes */
     uint8_t *guest_sigs;    /* SIGS message: the guest's functions */
     size_t guest_sigs_len;
     uint8_t *host_sigs;     /* SIGS message: the host functions the guest was given */
     size_t host_sigs_len;
 };
+
+/* Decodes s->guest_sigs into s->fns. Returns 0 or HL_ESNAPSHOT. */
+int hl__snapshot_decode_fns(hl_snapshot *s);
 
 /* A new snapshot with one reference, no memory and no tables. NULL when out of memory. */
 hl_snapshot *hl__snapshot_alloc(void);

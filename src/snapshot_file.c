@@ -221,8 +221,7 @@ static int read_tables(int fd, const char *path, const file_header *h, hl_snapsh
         return bad(path, "checksum mismatch (the header or tables are corrupted)");
     hl__sigtable t = {0};
     const char *why = NULL;
-    int ok = hl__sigtable_decode(&t, s->guest_sigs, s->guest_sigs_len, &why) == 0;
-    hl__sigtable_free(&t);
+    int ok = hl__sigtable_decode(&s->fns, s->guest_sigs, s->guest_sigs_len, &why) == 0;
     if (ok)
         ok = hl__sigtable_decode(&t, s->host_sigs, s->host_sigs_len, &why) == 0;
     hl__sigtable_free(&t);

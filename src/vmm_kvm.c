@@ -245,6 +245,7 @@ static int recycle(hl__vm *vm, void *mem, size_t size)
         return hl__fail(HL_ENOMEM, "out of memory for the dirty bitmap");
     vm->scratch = bitmap;
     vm->npages = size / 4096;
+    vm->run->kvm_dirty_regs = 0; /* registers a restore left for a run that never came */
     return set_slot(vm, mem, size);
 }
 
