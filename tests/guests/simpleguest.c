@@ -693,9 +693,9 @@ static int call_host_many(const hl_value *args, size_t nargs, hl_value *ret)
 /* ---- state that snapshots must capture and restore (tests/kvm/test_snapshots.c) ---- */
 /* xmm15 holds a value across calls. Nothing else in this guest touches it: the System V ABI
  * passes and returns floating point in xmm0-xmm7 only, and neither gcc nor clang at -O2 reaches
- * for xmm8-xmm15 in code this small (objdump -d simpleguest.elf | grep xmm15 finds only these two
- * functions, runtime and libc included). So between SetXmm and GetXmm only the hypervisor (e.g.
- * a restore) can change it. GetXmm reads it first thing, before it calls anything. */
+ * for xmm8-xmm15 in code this small (objdump -d simpleguest.elf | grep xmm15 finds only SetXmm,
+ * GetXmm and ZeroXmm below, runtime and libc included). So between SetXmm and GetXmm only the
+ * hypervisor (e.g. a restore) can change it. GetXmm reads it first, before it calls anything. */
 static int set_xmm(const hl_value *args, size_t nargs, hl_value *ret)
 {
     (void)nargs, (void)ret;
@@ -729,6 +729,24 @@ static int get_float_global(const hl_value *args, size_t nargs, hl_value *ret)
 {
     UNUSED_ARGS;
     *ret = hl_f64(float_global);
+    return 0;
+}
+
+/* Zeroes every XMM register: their "in init state" case, which XSAVE-based hypervisors track
+ * separately from the register contents. */
+static int zero_xmm(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    UNUSED_ARGS, (void)ret;
+    __asm__ volatile("pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\tpxor %%xmm2, %%xmm2\n\t"
+                     "pxor %%xmm3, %%xmm3\n\tpxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+                     "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\tpxor %%xmm8, %%xmm8\n\t"
+                     "pxor %%xmm9, %%xmm9\n\tpxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+                     "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
+                     "pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15"
+                     :
+                     :
+                     : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                       "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
     return 0;
 }
 
@@ -768,6 +786,17 @@ static int touch_pages(const hl_value *args, size_t nargs, hl_value *ret)
     for (int32_t i = 0; i < n; i++)
         ((volatile uint8_t *)touch_buf[i])[i % 4096] = touch_gen;
     *ret = hl_i32(n);
+    return 0;
+}
+
+/* The sum of the bytes TouchPages writes (one per page). */
+static int touch_sum(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    UNUSED_ARGS;
+    uint64_t sum = 0;
+    for (int32_t i = 0; i < TOUCH_PAGES; i++)
+        sum += ((volatile uint8_t *)touch_buf[i])[i % 4096];
+    *ret = hl_u64(sum);
     return 0;
 }
 
@@ -1095,9 +1124,11 @@ void hlg_main(void)
     reg("GetXmm", F64, NULL, 0, get_xmm);
     reg("SetFloatGlobal", VOID, HL_PARAMS(F64), set_float_global);
     reg("GetFloatGlobal", F64, NULL, 0, get_float_global);
+    reg("ZeroXmm", VOID, NULL, 0, zero_xmm);
     reg("SetMxcsr", U32, HL_PARAMS(U32), set_mxcsr);
     reg("GetMxcsr", U32, NULL, 0, get_mxcsr);
     reg("TouchPages", I32, HL_PARAMS(I32), touch_pages);
+    reg("TouchSum", U64, NULL, 0, touch_sum);
     reg("HeapKeep", U64, HL_PARAMS(I32, I32), heap_keep);
     reg("HeapKept", U64, NULL, 0, heap_kept);
     reg("HeapUsed", U64, NULL, 0, heap_used);

@@ -1,0 +1,35 @@
+/* otherguest.c: a second, tiny test guest. Its snapshots must never fit a simpleguest sandbox
+ * (tests/kvm/test_snapshots.c). It has simpleguest's Echo, AddToStatic and GetStatic with the
+ * same signatures, so only the guest's identity tells the two apart. */
+#include <hyperlight/guest.h>
+
+static int counter;
+
+static int echo(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)nargs;
+    *ret = args[0];
+    return 0;
+}
+
+static int add_to_static(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)nargs;
+    counter += args[0].as.i32;
+    *ret = hl_i32(counter);
+    return 0;
+}
+
+static int get_static(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)args, (void)nargs;
+    *ret = hl_i32(counter);
+    return 0;
+}
+
+void hlg_main(void)
+{
+    hlg_register("Echo", HL_TYPE_STRING, HL_PARAMS(HL_TYPE_STRING), echo);
+    hlg_register("AddToStatic", HL_TYPE_I32, HL_PARAMS(HL_TYPE_I32), add_to_static);
+    hlg_register("GetStatic", HL_TYPE_I32, NULL, 0, get_static);
+}
