@@ -244,8 +244,8 @@ HL_API int hl_sandbox_init(hl_sandbox *sb)
         return hl__fail(HL_EINVAL, "hl_sandbox_init: sandbox is NULL");
     if (sb->poisoned)
         return hl__fail(HL_EPOISONED, "sandbox is poisoned by an earlier failure");
-    if (sb->state == HL_STATE_FROM_SNAPSHOT)
-        return hl__init_from_snapshot(sb);
+    if (sb->state == HL_STATE_FROM_SNAPSHOT || (sb->fns_owner && sb->state == HL_STATE_READY))
+        return hl__init_from_snapshot(sb); /* checks host functions; runs no guest code */
     if (sb->state != HL_STATE_CREATED)
         return hl__fail(HL_ESTATE, "sandbox is already initialised");
     int rc = write_host_fn_table(sb);

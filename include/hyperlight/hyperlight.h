@@ -150,7 +150,9 @@ HL_API int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret,
                                const hl_type *params, size_t nparams, hl_host_fn fn, void *user);
 
 /* Runs the guest's init (which registers its functions) within the time limit. Errors are those
- * of hl_sandbox_call; a failed init poisons the sandbox. */
+ * of hl_sandbox_call; a failed init poisons the sandbox. For a sandbox made from a snapshot it runs
+ * no guest code and only checks the registered host functions (HL_EMISMATCH), so code that always
+ * calls init works for both kinds. */
 HL_API int hl_sandbox_init(hl_sandbox *sb);
 
 /* Calls guest function `name` with args[0..nargs) (NULL, 0 for none; see HL_ARGS). On success
