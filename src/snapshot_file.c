@@ -265,7 +265,8 @@ static int check_image(const char *path, hl_snapshot *s)
     memcpy(&len, s->mem + fns->gpa, 8);
     if (hl__paging_check(s->mem, &s->layout, &why) || hl__cpu_check_tables(s->mem, &s->layout, &why))
         return bad(path, why);
-    if (len != s->host_sigs_len || memcmp(s->mem + fns->gpa + 8, s->host_sigs, len) != 0)
+    if (len > fns->size - 8 || len != s->host_sigs_len ||
+        memcmp(s->mem + fns->gpa + 8, s->host_sigs, len) != 0)
         return bad(path, "host-function table in memory differs from the header's");
     hl_abi_peb peb;
     memcpy(&peb, s->mem + s->layout.r[HL_R_PEB].gpa, sizeof peb);
@@ -308,7 +309,8 @@ HL_API int hl_snapshot_load(const char *path, hl_snapshot **out)
     hl_snapshot *s = hl__snapshot_alloc();
     if (!s)
         return hl__fail(HL_ENOMEM, "out of memory loading '%s'", path);
-    s->fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not block (regular files ignore it; load() refuses FIFOs) */
+    s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     int rc = s->fd < 0 ? hl__fail(HL_EIO, "cannot open snapshot '%s': %s", path, strerror(errno))
                        : load(s->fd, path, s);
     if (rc) {
