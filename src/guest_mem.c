@@ -29,15 +29,6 @@ int hl__mem_map(hl__mem *m, size_t size)
     return 0;
 }
 
-int hl__mem_map_cow(hl__mem *m, int fd, uint64_t offset)
-{
-    void *p = mmap(m->base, m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
-                   fd, (off_t)offset);
-    if (p == MAP_FAILED)
-        return hl__fail(HL_ENOMEM, "cannot map the snapshot's memory image: %s", strerror(errno));
-    return 0;
-}
-
 void hl__mem_unmap(hl__mem *m)
 {
     if (m->map)

@@ -21,10 +21,6 @@ typedef struct hl__mem {
 int hl__mem_map(hl__mem *m, size_t size);
 void hl__mem_unmap(hl__mem *m);
 
-/* Replaces the guest memory (keeping its address and guard pages) with a private copy-on-write
- * mapping of fd at offset: pages are shared with every other such mapping until written.
- * Returns 0 or HL_ENOMEM. */
-int hl__mem_map_cow(hl__mem *m, int fd, uint64_t offset);
 
 /* 1 if [gpa, gpa + n) lies inside guest memory (overflow-safe). */
 int hl__mem_range_ok(const hl__mem *m, hl_gpa gpa, uint64_t n);

@@ -28,8 +28,30 @@ hl_snapshot *hl__snapshot_alloc(void)
     if (s) {
         s->refs = 1;
         s->fd = -1;
+        s->overlay_fd = -1;
     }
     return s;
+}
+
+uint8_t *hl__snapshot_map(const hl_snapshot *s, void *addr, int prot)
+{
+    int fixed = addr ? MAP_FIXED : 0;
+    uint8_t *base = mmap(addr, s->size, prot, MAP_PRIVATE | MAP_NORESERVE | fixed, s->fd,
+                         (off_t)s->fd_offset);
+    if (base == MAP_FAILED)
+        return NULL;
+    uint64_t off = 0;
+    for (int i = 0; i < 2 && s->overlay_fd >= 0; i++) {
+        const hl__region *r = &s->overlay[i];
+        if (mmap(base + r->gpa, r->size, prot, MAP_PRIVATE | MAP_FIXED, s->overlay_fd,
+                 (off_t)off) == MAP_FAILED) {
+            if (!addr)
+                munmap(base, s->size);
+            return NULL;
+        }
+        off += r->size;
+    }
+    return base;
 }
 
 static hl_snapshot *retain(hl_snapshot *s)
@@ -46,6 +68,8 @@ HL_API void hl_snapshot_release(hl_snapshot *s)
         munmap((void *)s->mem, s->size);
     if (s->fd >= 0)
         close(s->fd);
+    if (s->overlay_fd >= 0)
+        close(s->overlay_fd);
     hl__sigtable_free(&s->fns);
     free(s->guest_sigs);
     free(s->host_sigs);
@@ -228,8 +252,9 @@ static int restore_memory(hl_sandbox *sb, hl_snapshot *s)
         copy_pages(sb, s);
         return hl__dirty_rearm(&sb->dirty, sb->vm);
     }
-    int rc = hl__mem_map_cow(&sb->mem, s->fd, s->fd_offset);
-    return rc ? rc : hl__dirty_reset(&sb->dirty, sb->vm, &sb->mem);
+    if (!hl__snapshot_map(s, sb->mem.base, PROT_READ | PROT_WRITE))
+        return hl__fail(HL_ENOMEM, "cannot map the snapshot's memory: %s", strerror(errno));
+    return hl__dirty_reset(&sb->dirty, sb->vm, &sb->mem);
 }
 
 /* Points the sandbox at s's (shared, immutable) guest-function table. */
@@ -309,8 +334,8 @@ static int build_from(hl_sandbox *sb, hl_snapshot *s)
     sb->guest_id = s->guest_id;
     memcpy(sb->cookie, s->cookie, sizeof sb->cookie);
     int rc = hl__mem_map(&sb->mem, s->size);
-    if (!rc)
-        rc = hl__mem_map_cow(&sb->mem, s->fd, s->fd_offset);
+    if (!rc && !hl__snapshot_map(s, sb->mem.base, PROT_READ | PROT_WRITE))
+        rc = hl__fail(HL_ENOMEM, "cannot map the snapshot's memory: %s", strerror(errno));
     if (!rc)
         rc = hl__sandbox_alloc_buffers(sb);
     if (!rc)

@@ -15,6 +15,8 @@ struct hl_snapshot {
     int refs;               /* atomic */
     int fd;                 /* memfd (taken in this process) or the snapshot file (loaded) */
     uint64_t fd_offset;     /* where the memory image starts in fd (page aligned) */
+    int overlay_fd;         /* loaded files: sealed copy of the host-owned ranges, or -1 */
+    hl__region overlay[2];  /* those ranges (guest addresses), stored back to back in overlay_fd */
     const uint8_t *mem;     /* read-only mapping of the image */
     size_t size;            /* bytes of guest memory */
     hl__layout layout;
@@ -28,6 +30,11 @@ struct hl_snapshot {
     uint8_t *host_sigs;     /* SIGS message: the host functions the guest was given */
     size_t host_sigs_len;
 };
+
+/* Maps s's memory image at addr (NULL: anywhere) with prot and MAP_PRIVATE: the image file or
+ * memfd, with the overlay's verified copies of the host-owned ranges on top. Returns the address
+ * or NULL. */
+uint8_t *hl__snapshot_map(const hl_snapshot *s, void *addr, int prot);
 
 /* Decodes s->guest_sigs into s->fns. Returns 0 or HL_ESNAPSHOT. */
 int hl__snapshot_decode_fns(hl_snapshot *s);

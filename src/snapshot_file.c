@@ -184,7 +184,7 @@ static const char *check_identity(const file_header *h)
     if (h->abi_version != HL_ABI_VERSION)
         return "taken with another guest ABI version";
     if (h->header_size != sizeof *h || h->vcpu_state_size != HL_VCPU_STATE_SIZE ||
-        h->backend != BACKEND_KVM_X86_64)
+        h->backend != BACKEND_KVM_X86_64 || h->reserved != 0)
         return "header size, vCPU state size or backend differs from this library's";
     return NULL;
 }
@@ -277,6 +277,32 @@ static int check_image(const char *path, hl_snapshot *s)
     return 0;
 }
 
+/* Copies the host-owned ranges of the image (PEB + host-function table; system area + page
+ * tables) into a sealed memfd. They are checked there and mapped over the file for everyone, so
+ * writing the file after the load cannot undo the checks; the rest is guest data, mapped as is. */
+static int copy_host_ranges(int fd, const char *path, uint64_t image_offset, hl_snapshot *s)
+{
+    const hl__layout *l = &s->layout;
+    s->overlay[0].gpa = l->r[HL_R_PEB].gpa;
+    s->overlay[0].size = l->r[HL_R_HOST_FNS].gpa + l->r[HL_R_HOST_FNS].size - s->overlay[0].gpa;
+    s->overlay[1].gpa = l->r[HL_R_SYSTEM].gpa;
+    s->overlay[1].size = l->total - s->overlay[1].gpa;
+    s->overlay_fd = memfd_create("hyperlight-snapshot-host", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    uint64_t total = s->overlay[0].size + s->overlay[1].size;
+    uint8_t *buf = malloc(total);
+    int rc = s->overlay_fd < 0 || !buf ||
+             pread_all(fd, buf, s->overlay[0].size, image_offset + s->overlay[0].gpa) ||
+             pread_all(fd, buf + s->overlay[0].size, s->overlay[1].size,
+                       image_offset + s->overlay[1].gpa) ||
+             pwrite(s->overlay_fd, buf, total, 0) != (ssize_t)total;
+    free(buf);
+    if (rc)
+        return hl__fail(HL_EIO, "cannot copy the host-owned pages of '%s': %s", path,
+                        strerror(errno));
+    fcntl(s->overlay_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    return 0;
+}
+
 static int load(int fd, const char *path, hl_snapshot *s)
 {
     struct stat st;
@@ -293,11 +319,12 @@ static int load(int fd, const char *path, hl_snapshot *s)
         rc = adopt_header(path, &h, s);
     if (rc)
         return rc;
-    void *m = mmap(NULL, s->size, PROT_READ, MAP_PRIVATE, fd, (off_t)h.memory_offset);
-    if (m == MAP_FAILED)
-        return hl__fail(HL_ENOMEM, "cannot map snapshot '%s': %s", path, strerror(errno));
-    s->mem = m;
+    if ((rc = copy_host_ranges(fd, path, h.memory_offset, s)))
+        return rc;
     s->fd_offset = h.memory_offset;
+    s->mem = hl__snapshot_map(s, NULL, PROT_READ);
+    if (!s->mem)
+        return hl__fail(HL_ENOMEM, "cannot map snapshot '%s': %s", path, strerror(errno));
     return check_image(path, s);
 }
 
