@@ -185,7 +185,7 @@ static const char *check_identity(const file_header *h)
         return "taken with another guest ABI version";
     if (h->header_size != sizeof *h || h->vcpu_state_size != HL_VCPU_STATE_SIZE ||
         h->backend != BACKEND_KVM_X86_64 || h->reserved != 0)
-        return "header size, vCPU state size or backend differs from this library's";
+        return "header size, vCPU state size, backend or reserved field differs from this library's";
     return NULL;
 }
 

@@ -1064,7 +1064,7 @@ static const damage damages[] = {
     {"config_flipped", xor8, OFF(heap_size) + 2, 0x01, 0, ES, "checksum", 0},
     {"cookie_flipped", xor8, OFF(cookie) + 3, 0x80, 0, ES, "checksum", 0},
     {"guest_id_flipped", xor8, OFF(guest_id), 0x01, 0, ES, "checksum", 0},
-    {"reserved_flipped", xor8, OFF(reserved), 0x01, 0, ES, "checksum", 0},
+    {"reserved_flipped", xor8, OFF(reserved), 0x01, 0, ES, "reserved field", 0},
     {"vcpu_rip_flipped", xor8, OFF(vcpu) + offsetof(struct kvm_regs, rip), 0x01, 0, ES, "checksum",
      0},
     {"image_gpa_flipped", xor8, OFF(image_gpa) + 1, 0x10, 0, ES, "checksum", 0},
