@@ -164,11 +164,14 @@ static int parse_typed(hl_type t, const char *s, hl_value *out, char *err, size_
 static const struct {
     const char *prefix;
     hl_type type;
-} prefixes[] = {{"i32:", HL_TYPE_I32}, {"u32:", HL_TYPE_U32}, {"i64:", HL_TYPE_I64},
-                {"u64:", HL_TYPE_U64}, {"f32:", HL_TYPE_F32}, {"f64:", HL_TYPE_F64},
+} prefixes[] = {{"i32:", HL_TYPE_I32},  {"u32:", HL_TYPE_U32}, {"i64:", HL_TYPE_I64},
+                {"u64:", HL_TYPE_U64},  {"f32:", HL_TYPE_F32}, {"f64:", HL_TYPE_F64},
                 {"bool:", HL_TYPE_BOOL}};
 
-static int is_number_hint(hl_type t) { return t >= HL_TYPE_I32 && t <= HL_TYPE_F64; }
+static int is_number_hint(hl_type t)
+{
+    return t >= HL_TYPE_I32 && t <= HL_TYPE_F64;
+}
 
 static int parse_bare(const char *s, hl_type hint, hl_value *out, char *err, size_t errlen)
 {

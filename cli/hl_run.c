@@ -103,28 +103,54 @@ typedef struct run_options {
 static int parse_options(int argc, char **argv, run_options *o, int *exit_now)
 {
     hl_config *cfg = &o->cfg;
-    static const struct option opts[] = {
-        {"save-snapshot", required_argument, 0, 'W'}, {"snapshot", required_argument, 0, 'R'},
-        {"heap", required_argument, 0, 'H'},    {"stack", required_argument, 0, 'S'},
-        {"input", required_argument, 0, 'I'},   {"output", required_argument, 0, 'O'},
-        {"timeout-ms", required_argument, 0, 'T'}, {"log-level", required_argument, 0, 'L'},
-        {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"save-snapshot", required_argument, 0, 'W'},
+                                         {"snapshot", required_argument, 0, 'R'},
+                                         {"heap", required_argument, 0, 'H'},
+                                         {"stack", required_argument, 0, 'S'},
+                                         {"input", required_argument, 0, 'I'},
+                                         {"output", required_argument, 0, 'O'},
+                                         {"timeout-ms", required_argument, 0, 'T'},
+                                         {"log-level", required_argument, 0, 'L'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"version", no_argument, 0, 'V'},
+                                         {0, 0, 0, 0}};
     int c, idx = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+h", opts, &idx)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'H': bad = hl_cli_parse_size(optarg, &cfg->heap_size); break;
-        case 'S': bad = hl_cli_parse_size(optarg, &cfg->stack_size); break;
-        case 'I': bad = hl_cli_parse_size(optarg, &cfg->input_size); break;
-        case 'O': bad = hl_cli_parse_size(optarg, &cfg->output_size); break;
-        case 'T': bad = hl_cli_parse_u32(optarg, &cfg->time_limit_ms); break;
-        case 'L': bad = hl_cli_parse_log_level(optarg, &cfg->log_level); break;
-        case 'W': o->save_snapshot = optarg; break;
-        case 'R': o->snapshot = optarg; break;
-        case 'h': fputs(usage, stdout); *exit_now = 1; return -1;
-        case 'V': printf("hl-run (hyperlight-c) %s\n", hl_version()); *exit_now = 1; return -1;
+        case 'H':
+            bad = hl_cli_parse_size(optarg, &cfg->heap_size);
+            break;
+        case 'S':
+            bad = hl_cli_parse_size(optarg, &cfg->stack_size);
+            break;
+        case 'I':
+            bad = hl_cli_parse_size(optarg, &cfg->input_size);
+            break;
+        case 'O':
+            bad = hl_cli_parse_size(optarg, &cfg->output_size);
+            break;
+        case 'T':
+            bad = hl_cli_parse_u32(optarg, &cfg->time_limit_ms);
+            break;
+        case 'L':
+            bad = hl_cli_parse_log_level(optarg, &cfg->log_level);
+            break;
+        case 'W':
+            o->save_snapshot = optarg;
+            break;
+        case 'R':
+            o->snapshot = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            *exit_now = 1;
+            return -1;
+        case 'V':
+            printf("hl-run (hyperlight-c) %s\n", hl_version());
+            *exit_now = 1;
+            return -1;
         default:
             usage_error("unknown option '%s'", argv[optind - 1]);
             return -1;
@@ -180,7 +206,8 @@ static int open_sandbox(const run_options *o, const char *elf, hl_sandbox **sb)
 {
     hl_snapshot *snap = NULL;
     if (o->snapshot) {
-        int rc = hl_snapshot_load(o->snapshot, &snap) || hl_sandbox_new_from_snapshot(&o->cfg, snap, sb);
+        int rc =
+            hl_snapshot_load(o->snapshot, &snap) || hl_sandbox_new_from_snapshot(&o->cfg, snap, sb);
         hl_snapshot_release(snap);
         return rc ? fail("load") : 0;
     }

@@ -24,7 +24,10 @@ void hl_wire_put_raw(hl_wire_writer *w, const void *p, size_t n)
     w->len += n;
 }
 
-void hl_wire_put_u8(hl_wire_writer *w, uint8_t v) { hl_wire_put_raw(w, &v, 1); }
+void hl_wire_put_u8(hl_wire_writer *w, uint8_t v)
+{
+    hl_wire_put_raw(w, &v, 1);
+}
 
 void hl_wire_put_u16(hl_wire_writer *w, uint16_t v)
 {
@@ -109,7 +112,10 @@ void hl_wire_put_value(hl_wire_writer *w, const hl_value *v)
     }
 }
 
-static size_t finish(const hl_wire_writer *w) { return w->overflow ? 0 : w->len; }
+static size_t finish(const hl_wire_writer *w)
+{
+    return w->overflow ? 0 : w->len;
+}
 
 size_t hl_wire_encode_call(void *buf, size_t cap, const char *name, size_t name_len,
                            const hl_value *args, size_t nargs)
@@ -371,7 +377,10 @@ int hl_wire_end(hl_wire_reader *r)
     return 0;
 }
 
-int hl_wire_kind(const void *msg, size_t len) { return len ? ((const uint8_t *)msg)[0] : -1; }
+int hl_wire_kind(const void *msg, size_t len)
+{
+    return len ? ((const uint8_t *)msg)[0] : -1;
+}
 
 int hl_wire_decode_call(hl_wire_reader *r, hl_wire_call *out)
 {
@@ -413,8 +422,7 @@ int hl_wire_decode_log(hl_wire_reader *r, hl_wire_log *out)
     uint64_t line;
     size_t file_len;
     if (expect_kind(r, HL_ABI_MSG_LOG) || get_u8(r, &out->level) || get_le(r, 4, &line) ||
-        get_string(r, &out->file, &file_len) ||
-        get_string(r, &out->message, &out->message_len))
+        get_string(r, &out->file, &file_len) || get_string(r, &out->message, &out->message_len))
         return -1;
     if (out->level < HL_ABI_LOG_ERROR || out->level > HL_ABI_LOG_TRACE)
         return bad(r, "log level out of range");

@@ -1,4 +1,5 @@
-/* dispatch.c: running the call the host pushed: decode, check against the signature, call, reply. */
+/* dispatch.c: running the call the host pushed: decode, check against the signature, call, reply.
+ */
 #include "runtime.h"
 
 #include <stdio.h>
@@ -77,8 +78,7 @@ void hlg__dispatch(void)
         snprintf(why, sizeof why, "bad call message: %s", r.why);
         code = HL_ABI_ERR_BAD_MESSAGE;
     } else if (!(f = hlg__find(call.name, call.name_len))) {
-        snprintf(why, sizeof why, "guest function '%.*s' not found", (int)call.name_len,
-                 call.name);
+        snprintf(why, sizeof why, "guest function '%.*s' not found", (int)call.name_len, call.name);
         code = HL_ABI_ERR_NOT_FOUND;
     } else {
         code = check_args(f, &call, why, sizeof why);

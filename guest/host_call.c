@@ -8,7 +8,10 @@ static char last_error[512];
 static uint8_t *result_copy; /* owns STRING/BYTES results until the next host call */
 static size_t result_cap;
 
-const char *hlg_last_error(void) { return last_error; }
+const char *hlg_last_error(void)
+{
+    return last_error;
+}
 
 static int fail(int code, const char *msg, size_t len)
 {

@@ -3,7 +3,10 @@
 
 #include <string.h>
 
-static uint8_t *region(const hl_abi_region *r) { return (uint8_t *)(uintptr_t)r->gpa; }
+static uint8_t *region(const hl_abi_region *r)
+{
+    return (uint8_t *)(uintptr_t)r->gpa;
+}
 
 static uint64_t load_u64(const uint8_t *p)
 {
@@ -12,7 +15,10 @@ static uint64_t load_u64(const uint8_t *p)
     return v;
 }
 
-static void store_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static void store_u64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
 
 void hlg__out_begin(hl_wire_writer *w)
 {
@@ -49,4 +55,7 @@ int hlg__in_top(const uint8_t **msg, size_t *len, uint64_t *elem)
     return 0;
 }
 
-void hlg__in_pop(uint64_t elem) { store_u64(region(&hlg__peb.input), elem); }
+void hlg__in_pop(uint64_t elem)
+{
+    store_u64(region(&hlg__peb.input), elem);
+}

@@ -19,8 +19,8 @@ static int should_stop(hl_sandbox *sb)
     if (hl__interrupt_requested(sb->interrupt))
         return hl__poison(sb, hl__fail(HL_ECANCELLED, "call cancelled by hl_interrupt"));
     if (hl__timer_expired(&sb->timer))
-        return hl__poison(sb, hl__fail(HL_ETIMEOUT, "time limit of %u ms exceeded",
-                                       sb->cfg.time_limit_ms));
+        return hl__poison(
+            sb, hl__fail(HL_ETIMEOUT, "time limit of %u ms exceeded", sb->cfg.time_limit_ms));
     return 0;
 }
 
@@ -143,9 +143,10 @@ static int decode_reply(hl_sandbox *sb, const hl__sig *sig, size_t len, hl_value
     if (hl_wire_decode_result(&r, &v))
         return hl__poison(sb, hl__fail(HL_EPROTOCOL, "guest sent a bad result: %s", r.why));
     if (v.type != sig->ret)
-        return hl__poison(sb, hl__fail(HL_EPROTOCOL, "guest function '%s' returned %s, not its "
-                                                     "declared %s", sig->name,
-                                       hl_type_name(v.type), hl_type_name(sig->ret)));
+        return hl__poison(sb, hl__fail(HL_EPROTOCOL,
+                                       "guest function '%s' returned %s, not its "
+                                       "declared %s",
+                                       sig->name, hl_type_name(v.type), hl_type_name(sig->ret)));
     *result = v;
     return 0;
 }

@@ -78,11 +78,12 @@ static void write_stub(uint8_t *code)
         memcpy(p, &rel, 4);
     }
     static const uint8_t common[] = {
-        0x0f, 0x20, 0xd0,                 /* mov rax, cr2 */
-        0x50,                             /* push rax */
-        0xe7, HL_ABI_PORT_EXCEPTION,      /* out imm8, eax */
-        0xf4,                             /* 1: hlt */
-        0xeb, 0xfd,                       /* jmp 1b */
+        0x0f, 0x20,
+        0xd0,                        /* mov rax, cr2 */
+        0x50,                        /* push rax */
+        0xe7, HL_ABI_PORT_EXCEPTION, /* out imm8, eax */
+        0xf4,                        /* 1: hlt */
+        0xeb, 0xfd,                  /* jmp 1b */
     };
     memcpy(code + STUB_COMMON, common, sizeof common);
 }
@@ -133,8 +134,8 @@ void hl__cpu_initial_state(const hl__layout *l, uint64_t entry, hl__cpu_init *ou
     out->cs = flat(X86_SEL_USER_CODE, 0xb, 3, 1);
     out->ss = flat(X86_SEL_USER_DATA, 0x3, 3, 0);
     out->ds = out->ss;
-    hl__segment tr = {l->tss, X86_TSS_SIZE + IOMAP_BYTES - 1, X86_SEL_TSS, X86_TYPE_TSS64_BUSY,
-                      1, 0, 0, 0, 0, 0};
+    hl__segment tr = {
+        l->tss, X86_TSS_SIZE + IOMAP_BYTES - 1, X86_SEL_TSS, X86_TYPE_TSS64_BUSY, 1, 0, 0, 0, 0, 0};
     out->tr = tr;
     out->gdt_base = l->gdt;
     out->gdt_limit = GDT_ENTRIES * 8 - 1;

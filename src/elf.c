@@ -146,8 +146,7 @@ static int check_load(const parse *p, unsigned i, const Elf64_Phdr *ph)
         return BAD("segment %u: p_align 0x%" PRIx64 " is not 0, 1 or a power of two up to 2 MiB", i,
                    a);
     if ((ph->p_flags & PF_W) && (ph->p_flags & PF_X))
-        return BAD("segment %u is writable and executable (p_flags 0x%" PRIx32 ")", i,
-                   ph->p_flags);
+        return BAD("segment %u is writable and executable (p_flags 0x%" PRIx32 ")", i, ph->p_flags);
     if (prot_of(ph->p_flags) == 0)
         return BAD("segment %u has no permission bits (p_flags 0x%" PRIx32 ")", i, ph->p_flags);
     return 0;
@@ -252,8 +251,8 @@ static int check_layout(parse *p)
         const hl__elf_segment *a = &e->seg[k - 1], *b = &e->seg[k];
         uint64_t a_end = a->vaddr + a->memsz; /* no overflow: check_load */
         if (a_end > b->vaddr)
-            return BAD("segments %u and %u overlap ([0x%" PRIx64 ", 0x%" PRIx64
-                       ") and [0x%" PRIx64 ", 0x%" PRIx64 "))",
+            return BAD("segments %u and %u overlap ([0x%" PRIx64 ", 0x%" PRIx64 ") and [0x%" PRIx64
+                       ", 0x%" PRIx64 "))",
                        p->seg_index[k - 1], p->seg_index[k], a->vaddr, a_end, b->vaddr,
                        b->vaddr + b->memsz);
         if (page_up(a_end) > page_down(b->vaddr))

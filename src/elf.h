@@ -22,12 +22,12 @@ typedef struct hl__elf_segment {
 } hl__elf_segment;
 
 typedef struct hl__elf {
-    int is_pie;          /* 1 for ET_DYN (relocatable), 0 for ET_EXEC (fixed address) */
-    uint64_t link_base;  /* lowest segment vaddr rounded down to 4 KiB */
-    uint64_t span;       /* bytes from link_base to the highest segment end, rounded up to 4 KiB */
-    uint64_t align;      /* largest p_align of the PT_LOADs (power of two, >= 4096, <= 2 MiB) */
-    uint64_t entry;      /* e_entry, a link-time address inside an executable segment */
-    size_t nsegments;    /* 1..HL_ELF_MAX_SEGMENTS, sorted by vaddr, no two sharing a 4 KiB page */
+    int is_pie;         /* 1 for ET_DYN (relocatable), 0 for ET_EXEC (fixed address) */
+    uint64_t link_base; /* lowest segment vaddr rounded down to 4 KiB */
+    uint64_t span;      /* bytes from link_base to the highest segment end, rounded up to 4 KiB */
+    uint64_t align;     /* largest p_align of the PT_LOADs (power of two, >= 4096, <= 2 MiB) */
+    uint64_t entry;     /* e_entry, a link-time address inside an executable segment */
+    size_t nsegments;   /* 1..HL_ELF_MAX_SEGMENTS, sorted by vaddr, no two sharing a 4 KiB page */
     hl__elf_segment seg[HL_ELF_MAX_SEGMENTS];
     uint64_t rela_offset; /* file offset of the Elf64_Rela array (0 when none) */
     uint64_t rela_count;  /* number of entries, all R_X86_64_RELATIVE or R_X86_64_NONE */

@@ -17,15 +17,21 @@ int hl__fail(int code, const char *fmt, ...)
     return code;
 }
 
-void hl__clear_error(void) { detail[0] = '\0'; }
+void hl__clear_error(void)
+{
+    detail[0] = '\0';
+}
 
-HL_API const char *hl_last_error(void) { return detail; }
+HL_API const char *hl_last_error(void)
+{
+    return detail;
+}
 
 HL_API const char *hl_strerror(int code)
 {
     switch (code) {
-#define HL__ERRNO_TEXT(name, value, text) \
-    case value:                           \
+#define HL__ERRNO_TEXT(name, value, text)                                                          \
+    case value:                                                                                    \
         return text;
         HL_ERRNO_MAP(HL__ERRNO_TEXT)
 #undef HL__ERRNO_TEXT
@@ -39,8 +45,8 @@ HL_API const char *hl_strerror(int code)
 HL_API const char *hl_errname(int code)
 {
     switch (code) {
-#define HL__ERRNO_NAME(name, value, text) \
-    case value:                           \
+#define HL__ERRNO_NAME(name, value, text)                                                          \
+    case value:                                                                                    \
         return #name;
         HL_ERRNO_MAP(HL__ERRNO_NAME)
 #undef HL__ERRNO_NAME
@@ -51,4 +57,7 @@ HL_API const char *hl_errname(int code)
     }
 }
 
-HL_API const char *hl_version(void) { return HL_VERSION_STRING; }
+HL_API const char *hl_version(void)
+{
+    return HL_VERSION_STRING;
+}

@@ -146,21 +146,35 @@ static int guest_abort(hl_sandbox *sb, uint32_t code)
     char msg[768];
     read_panic(sb, msg, sizeof msg);
     if (msg[0])
-        return hl__poison(sb, hl__fail(HL_EABORT, "guest aborted (code %d): %s", (int32_t)code,
-                                       msg));
+        return hl__poison(sb,
+                          hl__fail(HL_EABORT, "guest aborted (code %d): %s", (int32_t)code, msg));
     return hl__poison(sb, hl__fail(HL_EABORT, "guest aborted (code %d)", (int32_t)code));
 }
 
 static const char *vector_name(uint64_t v)
 {
-    static const char *const names[] = {
-        "divide error (#DE)", "debug (#DB)", "NMI", "breakpoint (#BP)", "overflow (#OF)",
-        "bound range (#BR)", "invalid opcode (#UD)", "device not available (#NM)",
-        "double fault (#DF)", "coprocessor overrun", "invalid TSS (#TS)",
-        "segment not present (#NP)", "stack fault (#SS)", "general protection (#GP)",
-        "page fault (#PF)", "reserved", "x87 error (#MF)", "alignment check (#AC)",
-        "machine check (#MC)", "SIMD error (#XM)", "virtualization (#VE)",
-        "control protection (#CP)"};
+    static const char *const names[] = {"divide error (#DE)",
+                                        "debug (#DB)",
+                                        "NMI",
+                                        "breakpoint (#BP)",
+                                        "overflow (#OF)",
+                                        "bound range (#BR)",
+                                        "invalid opcode (#UD)",
+                                        "device not available (#NM)",
+                                        "double fault (#DF)",
+                                        "coprocessor overrun",
+                                        "invalid TSS (#TS)",
+                                        "segment not present (#NP)",
+                                        "stack fault (#SS)",
+                                        "general protection (#GP)",
+                                        "page fault (#PF)",
+                                        "reserved",
+                                        "x87 error (#MF)",
+                                        "alignment check (#AC)",
+                                        "machine check (#MC)",
+                                        "SIMD error (#XM)",
+                                        "virtualization (#VE)",
+                                        "control protection (#CP)"};
     return v < sizeof names / sizeof names[0] ? names[v] : "exception";
 }
 

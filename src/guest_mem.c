@@ -71,7 +71,10 @@ int hl__mem_read_u64(const hl__mem *m, hl_gpa gpa, uint64_t *v)
     return hl__mem_read(m, gpa, v, sizeof *v);
 }
 
-int hl__mem_write_u64(hl__mem *m, hl_gpa gpa, uint64_t v) { return hl__mem_write(m, gpa, &v, sizeof v); }
+int hl__mem_write_u64(hl__mem *m, hl_gpa gpa, uint64_t v)
+{
+    return hl__mem_write(m, gpa, &v, sizeof v);
+}
 
 uint8_t *hl__mem_setup_ptr(hl__mem *m, hl_gpa gpa, uint64_t n)
 {

@@ -21,7 +21,6 @@ typedef struct hl__mem {
 int hl__mem_map(hl__mem *m, size_t size);
 void hl__mem_unmap(hl__mem *m);
 
-
 /* 1 if [gpa, gpa + n) lies inside guest memory (overflow-safe). */
 int hl__mem_range_ok(const hl__mem *m, hl_gpa gpa, uint64_t n);
 

@@ -39,7 +39,10 @@ void hl__interrupt_end(hl_interrupt_handle *h)
     pthread_mutex_unlock(&h->lock);
 }
 
-int hl__interrupt_requested(hl_interrupt_handle *h) { return __atomic_load_n(&h->cancel, __ATOMIC_ACQUIRE); }
+int hl__interrupt_requested(hl_interrupt_handle *h)
+{
+    return __atomic_load_n(&h->cancel, __ATOMIC_ACQUIRE);
+}
 
 HL_API bool hl_interrupt(hl_interrupt_handle *h)
 {
@@ -74,4 +77,7 @@ HL_API void hl_interrupt_release(hl_interrupt_handle *h)
     free(h);
 }
 
-HL_API bool hl_sandbox_interrupt(hl_sandbox *sb) { return sb && hl_interrupt(sb->interrupt); }
+HL_API bool hl_sandbox_interrupt(hl_sandbox *sb)
+{
+    return sb && hl_interrupt(sb->interrupt);
+}

@@ -7,11 +7,17 @@
 
 #define TWO_MIB (2ull * 1024 * 1024)
 
-static uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
+static uint64_t round_up(uint64_t x, uint64_t a)
+{
+    return (x + a - 1) & ~(a - 1);
+}
 
 static const char *const region_names[HL_R_COUNT] = {
-    "PEB", "host-function table", "input buffer", "output buffer", "panic buffer",
-    "image", "heap",                "stack",        "system area",   "page tables",
+    "PEB",          "host-function table",
+    "input buffer", "output buffer",
+    "panic buffer", "image",
+    "heap",         "stack",
+    "system area",  "page tables",
 };
 
 const char *hl__region_name(hl__region_id id)
@@ -81,8 +87,7 @@ static uint64_t runtime_end(const hl_config *cfg)
            round_up(cfg->output_size, HL_PAGE) + HL_PANIC_SIZE;
 }
 
-int hl__layout_build(const hl_config *cfg, uint64_t image_gpa, uint64_t image_size,
-                     hl__layout *out)
+int hl__layout_build(const hl_config *cfg, uint64_t image_gpa, uint64_t image_size, hl__layout *out)
 {
     hl__layout l;
     uint64_t cursor = HL_PAGE; /* page 0 stays unmapped */

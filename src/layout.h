@@ -15,15 +15,15 @@
 
 /* Regions in address order. Page 0 is never mapped (null pointers fault). */
 typedef enum hl__region_id {
-    HL_R_PEB,       /* user read-only */
-    HL_R_HOST_FNS,  /* user read-only: host-function table */
-    HL_R_INPUT,     /* user RW NX */
-    HL_R_OUTPUT,    /* user RW NX */
-    HL_R_PANIC,     /* user RW NX */
-    HL_R_IMAGE,     /* the ELF, each page with its segment's permissions; holes not present */
-    HL_R_HEAP,      /* user RW NX */
-    HL_R_STACK,     /* user RW NX; one not-present guard page below and one above */
-    HL_R_SYSTEM,    /* supervisor: GDT+TSS page, IDT page, exception stub page, guard, kernel stack */
+    HL_R_PEB,      /* user read-only */
+    HL_R_HOST_FNS, /* user read-only: host-function table */
+    HL_R_INPUT,    /* user RW NX */
+    HL_R_OUTPUT,   /* user RW NX */
+    HL_R_PANIC,    /* user RW NX */
+    HL_R_IMAGE,    /* the ELF, each page with its segment's permissions; holes not present */
+    HL_R_HEAP,     /* user RW NX */
+    HL_R_STACK,    /* user RW NX; one not-present guard page below and one above */
+    HL_R_SYSTEM, /* supervisor: GDT+TSS page, IDT page, exception stub page, guard, kernel stack */
     HL_R_PAGE_TABLES, /* PML4, PDPT, PD, PTs: not mapped at all (only the MMU reads them) */
     HL_R_COUNT
 } hl__region_id;
@@ -35,8 +35,8 @@ typedef struct hl__region {
 
 typedef struct hl__layout {
     hl__region r[HL_R_COUNT];
-    uint64_t total;    /* bytes of guest memory: gpa 0 .. end of the page tables */
-    hl_gpa gdt;        /* GDT at the start of its page, TSS + I/O bitmap after it */
+    uint64_t total; /* bytes of guest memory: gpa 0 .. end of the page tables */
+    hl_gpa gdt;     /* GDT at the start of its page, TSS + I/O bitmap after it */
     hl_gpa tss;
     hl_gpa idt;
     hl_gpa stub;       /* ring-0 exception stub code */

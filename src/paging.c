@@ -117,8 +117,8 @@ static int check_leaf(const hl__layout *l, hl_gpa gpa, uint64_t e, const char **
             return *why = "a page-table entry has flags its region does not allow", -1;
         return 0;
     }
-    if ((flags & ~(X86_PTE_P | X86_PTE_RW | X86_PTE_US | X86_PTE_NX)) ||
-        !(flags & X86_PTE_P) || !(flags & X86_PTE_US))
+    if ((flags & ~(X86_PTE_P | X86_PTE_RW | X86_PTE_US | X86_PTE_NX)) || !(flags & X86_PTE_P) ||
+        !(flags & X86_PTE_US))
         return *why = "an image page-table entry has unexpected flags", -1;
     if ((flags & X86_PTE_RW) && !(flags & X86_PTE_NX))
         return *why = "an image page is writable and executable", -1;

@@ -134,8 +134,8 @@ int hl__sandbox_alloc_buffers(hl_sandbox *sb)
     sb->interrupt = hl__interrupt_new();
     if (!sb->interrupt)
         return hl__fail(HL_ENOMEM, "out of memory for the interrupt handle");
-    sb->msg_cap = sb->cfg.input_size > sb->cfg.output_size ? sb->cfg.input_size
-                                                           : sb->cfg.output_size;
+    sb->msg_cap =
+        sb->cfg.input_size > sb->cfg.output_size ? sb->cfg.input_size : sb->cfg.output_size;
     sb->enc_cap = sb->cfg.input_size;
     sb->msg = map_buffer(sb->msg_cap);
     sb->enc = map_buffer(sb->enc_cap);
@@ -152,8 +152,8 @@ static int create(hl_sandbox *sb, const uint8_t *file, size_t len)
     if (rc || (rc = hl__layout_compute(&sb->cfg, &elf, &sb->layout)) ||
         (rc = build_memory(sb, &elf, file, len)) || (rc = hl__sandbox_alloc_buffers(sb)))
         return rc;
-    sb->guest_id = hl__hash64(&sb->layout, sizeof sb->layout,
-                              hl__hash64(file, len, HL_ABI_VERSION));
+    sb->guest_id =
+        hl__hash64(&sb->layout, sizeof sb->layout, hl__hash64(file, len, HL_ABI_VERSION));
     uint64_t entry = sb->layout.r[HL_R_IMAGE].gpa + (elf.entry - elf.link_base);
     hl__cpu_initial_state(&sb->layout, entry, &init);
     return hl__vm_create(sb->mem.base, sb->mem.size, &init, &sb->vm);
@@ -198,8 +198,8 @@ HL_API int hl_sandbox_new(const hl_config *cfg, const char *elf_path, hl_sandbox
     return rc;
 }
 
-HL_API int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret,
-                               const hl_type *params, size_t nparams, hl_host_fn fn, void *user)
+HL_API int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret, const hl_type *params,
+                               size_t nparams, hl_host_fn fn, void *user)
 {
     hl__clear_error();
     if (!sb || !name || !fn || (nparams && !params))
@@ -232,8 +232,8 @@ static int read_guest_functions(hl_sandbox *sb)
         return rc;
     sb->guest_fns = &sb->own_fns;
     if (hl__sigtable_decode(&sb->own_fns, sb->msg, len, &why))
-        return hl__poison(sb, hl__fail(HL_EPROTOCOL, "guest init sent a bad function table: %s",
-                                       why));
+        return hl__poison(sb,
+                          hl__fail(HL_EPROTOCOL, "guest init sent a bad function table: %s", why));
     return 0;
 }
 
@@ -286,7 +286,10 @@ HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_
     return 0;
 }
 
-HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb) { return sb && sb->poisoned; }
+HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb)
+{
+    return sb && sb->poisoned;
+}
 
 HL_API void hl_sandbox_destroy(hl_sandbox *sb)
 {

@@ -31,16 +31,16 @@ struct hl_sandbox {
     hl__vm *vm;
     hl__timer timer;
     hl__sigtable host_fns;
-    hl__sigtable own_fns;            /* the guest's functions as its init reported them */
-    const hl__sigtable *guest_fns;   /* &own_fns, or a snapshot's shared table */
-    hl_snapshot *fns_owner;          /* the snapshot whose table guest_fns points to (retained) */
+    hl__sigtable own_fns;          /* the guest's functions as its init reported them */
+    const hl__sigtable *guest_fns; /* &own_fns, or a snapshot's shared table */
+    hl_snapshot *fns_owner;        /* the snapshot whose table guest_fns points to (retained) */
     uint8_t cookie[HL_ABI_COOKIE_SIZE];
-    uint8_t *msg;  /* copy of the last message popped from the guest (owns call results) */
+    uint8_t *msg; /* copy of the last message popped from the guest (owns call results) */
     size_t msg_cap;
-    uint8_t *enc;  /* encoding of the next message pushed to the guest */
+    uint8_t *enc; /* encoding of the next message pushed to the guest */
     size_t enc_cap;
-    uint64_t guest_id;      /* hash of the ELF and the layout: which snapshots fit */
-    hl_snapshot *base;      /* memory equals this snapshot except the pages dirty tracks */
+    uint64_t guest_id; /* hash of the ELF and the layout: which snapshots fit */
+    hl_snapshot *base; /* memory equals this snapshot except the pages dirty tracks */
     uint64_t calls_since_base;
     hl__dirty dirty;
     hl_interrupt_handle *interrupt; /* shared with hl_sandbox_interrupt_handle callers */

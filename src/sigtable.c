@@ -52,8 +52,10 @@ static int check_signature(const char *name, size_t name_len, hl_type ret, size_
                            const hl_type *params)
 {
     if (!hl_wire_name_ok(name, name_len))
-        return hl__fail(HL_EINVAL, "invalid function name (1..%u printable ASCII characters, "
-                                   "no spaces)", HL_ABI_MAX_NAME);
+        return hl__fail(HL_EINVAL,
+                        "invalid function name (1..%u printable ASCII characters, "
+                        "no spaces)",
+                        HL_ABI_MAX_NAME);
     if ((unsigned)ret >= HL_TYPE_COUNT)
         return hl__fail(HL_EINVAL, "invalid return type %d", (int)ret);
     if (nparams > HL_MAX_PARAMS)

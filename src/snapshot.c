@@ -36,8 +36,8 @@ hl_snapshot *hl__snapshot_alloc(void)
 uint8_t *hl__snapshot_map(const hl_snapshot *s, void *addr, int prot)
 {
     int fixed = addr ? MAP_FIXED : 0;
-    uint8_t *base = mmap(addr, s->size, prot, MAP_PRIVATE | MAP_NORESERVE | fixed, s->fd,
-                         (off_t)s->fd_offset);
+    uint8_t *base =
+        mmap(addr, s->size, prot, MAP_PRIVATE | MAP_NORESERVE | fixed, s->fd, (off_t)s->fd_offset);
     if (base == MAP_FAILED)
         return NULL;
     uint64_t off = 0;
@@ -353,7 +353,8 @@ HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *s, hl
 {
     hl__clear_error();
     if (!s || !out)
-        return hl__fail(HL_EINVAL, "hl_sandbox_new_from_snapshot: snapshot and out must not be NULL");
+        return hl__fail(HL_EINVAL,
+                        "hl_sandbox_new_from_snapshot: snapshot and out must not be NULL");
     hl_sandbox *sb = calloc(1, sizeof *sb);
     if (!sb)
         return hl__fail(HL_ENOMEM, "out of memory creating a sandbox");
@@ -365,7 +366,7 @@ HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *s, hl
     }
     hl__sigtable empty = {0};
     sb->state = sigs_equal(&empty, s->host_sigs, s->host_sigs_len) ? HL_STATE_READY
-                                                                    : HL_STATE_FROM_SNAPSHOT;
+                                                                   : HL_STATE_FROM_SNAPSHOT;
     set_base(sb, s);
     *out = sb;
     return 0;

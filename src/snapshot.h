@@ -12,22 +12,22 @@
 #include "vmm.h"
 
 struct hl_snapshot {
-    int refs;               /* atomic */
-    int fd;                 /* memfd (taken in this process) or the snapshot file (loaded) */
-    uint64_t fd_offset;     /* where the memory image starts in fd (page aligned) */
-    int overlay_fd;         /* loaded files: sealed copy of the host-owned ranges, or -1 */
-    hl__region overlay[2];  /* those ranges (guest addresses), stored back to back in overlay_fd */
-    const uint8_t *mem;     /* read-only mapping of the image */
-    size_t size;            /* bytes of guest memory */
+    int refs;              /* atomic */
+    int fd;                /* memfd (taken in this process) or the snapshot file (loaded) */
+    uint64_t fd_offset;    /* where the memory image starts in fd (page aligned) */
+    int overlay_fd;        /* loaded files: sealed copy of the host-owned ranges, or -1 */
+    hl__region overlay[2]; /* those ranges (guest addresses), stored back to back in overlay_fd */
+    const uint8_t *mem;    /* read-only mapping of the image */
+    size_t size;           /* bytes of guest memory */
     hl__layout layout;
-    hl_config cfg;          /* the sizes the guest was created with (callbacks cleared) */
+    hl_config cfg; /* the sizes the guest was created with (callbacks cleared) */
     hl__vcpu_state cpu;
     uint64_t guest_id;
     uint8_t cookie[HL_ABI_COOKIE_SIZE];
-    hl__sigtable fns;       /* the guest's functions, decoded once and shared by sandboxes */
-    uint8_t *guest_sigs;    /* SIGS message: the guest's functions */
+    hl__sigtable fns;    /* the guest's functions, decoded once and shared by sandboxes */
+    uint8_t *guest_sigs; /* SIGS message: the guest's functions */
     size_t guest_sigs_len;
-    uint8_t *host_sigs;     /* SIGS message: the host functions the guest was given */
+    uint8_t *host_sigs; /* SIGS message: the host functions the guest was given */
     size_t host_sigs_len;
 };
 

@@ -43,7 +43,10 @@ _Static_assert(sizeof(file_header) == 8 + 24 + 8 * 15 + HL_ABI_COOKIE_SIZE + HL_
                "file_header has no padding");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the format is little-endian");
 
-static uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
+static uint64_t round_up(uint64_t x, uint64_t a)
+{
+    return (x + a - 1) & ~(a - 1);
+}
 
 static uint64_t checksum(const file_header *h, const uint8_t *g, size_t glen, const uint8_t *hs,
                          size_t hlen)
@@ -185,7 +188,8 @@ static const char *check_identity(const file_header *h)
         return "taken with another guest ABI version";
     if (h->header_size != sizeof *h || h->vcpu_state_size != HL_VCPU_STATE_SIZE ||
         h->backend != BACKEND_KVM_X86_64 || h->reserved != 0)
-        return "header size, vCPU state size, backend or reserved field differs from this library's";
+        return "header size, vCPU state size, backend or reserved field differs from this "
+               "library's";
     return NULL;
 }
 
@@ -263,7 +267,8 @@ static int check_image(const char *path, hl_snapshot *s)
     const hl__region *fns = &s->layout.r[HL_R_HOST_FNS];
     uint64_t len;
     memcpy(&len, s->mem + fns->gpa, 8);
-    if (hl__paging_check(s->mem, &s->layout, &why) || hl__cpu_check_tables(s->mem, &s->layout, &why))
+    if (hl__paging_check(s->mem, &s->layout, &why) ||
+        hl__cpu_check_tables(s->mem, &s->layout, &why))
         return bad(path, why);
     if (len > fns->size - 8 || len != s->host_sigs_len ||
         memcmp(s->mem + fns->gpa + 8, s->host_sigs, len) != 0)
@@ -271,8 +276,10 @@ static int check_image(const char *path, hl_snapshot *s)
     hl_abi_peb peb;
     memcpy(&peb, s->mem + s->layout.r[HL_R_PEB].gpa, sizeof peb);
     if (peb.magic != HL_ABI_PEB_MAGIC || peb.abi_version != HL_ABI_VERSION ||
-        peb.input.gpa != s->layout.r[HL_R_INPUT].gpa || peb.heap.gpa != s->layout.r[HL_R_HEAP].gpa ||
-        peb.stack.gpa != s->layout.r[HL_R_STACK].gpa || peb.stack.size != s->layout.r[HL_R_STACK].size)
+        peb.input.gpa != s->layout.r[HL_R_INPUT].gpa ||
+        peb.heap.gpa != s->layout.r[HL_R_HEAP].gpa ||
+        peb.stack.gpa != s->layout.r[HL_R_STACK].gpa ||
+        peb.stack.size != s->layout.r[HL_R_STACK].size)
         return bad(path, "PEB differs from the layout");
     return 0;
 }

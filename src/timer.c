@@ -17,9 +17,15 @@
 static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
 static int handler_rc;
 
-int hl__kick_signal(void) { return SIGRTMIN + 5; }
+int hl__kick_signal(void)
+{
+    return SIGRTMIN + 5;
+}
 
-static void on_signal(int sig) { (void)sig; }
+static void on_signal(int sig)
+{
+    (void)sig;
+}
 
 static void install_handler(void)
 {
@@ -116,7 +122,10 @@ void hl__timer_disarm(hl__timer *t)
     timer_settime(t->id, 0, &off, NULL);
 }
 
-int hl__timer_expired(const hl__timer *t) { return t->deadline_ns && hl__now_ns() >= t->deadline_ns; }
+int hl__timer_expired(const hl__timer *t)
+{
+    return t->deadline_ns && hl__now_ns() >= t->deadline_ns;
+}
 
 void hl__timer_destroy(hl__timer *t)
 {

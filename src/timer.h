@@ -1,4 +1,5 @@
-/* timer.h: per-call time limits: a POSIX timer that signals the calling thread so KVM_RUN returns. */
+/* timer.h: per-call time limits: a POSIX timer that signals the calling thread so KVM_RUN returns.
+ */
 #ifndef HL_SRC_TIMER_H
 #define HL_SRC_TIMER_H
 
@@ -8,7 +9,7 @@
 
 typedef struct hl__timer {
     timer_t id;
-    pid_t tid;   /* thread the timer signals; re-targeted when the sandbox changes threads */
+    pid_t tid; /* thread the timer signals; re-targeted when the sandbox changes threads */
     int created;
     uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no limit */
 } hl__timer;

@@ -1,4 +1,5 @@
-/* vmm_kvm.c: the KVM backend: /dev/kvm, one VM, one memory slot, one vCPU (Documentation/virt/kvm/api.rst). */
+/* vmm_kvm.c: the KVM backend: /dev/kvm, one VM, one memory slot, one vCPU
+ * (Documentation/virt/kvm/api.rst). */
 #include "vmm.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@ struct hl__vm {
     int vcpu_fd;
     struct kvm_run *run;
     size_t run_size;
-    uint64_t npages; /* pages in the memory slot */
+    uint64_t npages;   /* pages in the memory slot */
     uint64_t *scratch; /* bitmap buffer for KVM_GET_DIRTY_LOG */
 };
 
@@ -138,9 +139,11 @@ static int create_fds(hl__vm *vm, void *mem, size_t size)
     int rc = enable_dirty_log(vm, size);
     if (rc)
         return rc;
-    struct kvm_userspace_memory_region slot = {
-        .slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES, .guest_phys_addr = 0, .memory_size = size,
-        .userspace_addr = (uint64_t)(uintptr_t)mem};
+    struct kvm_userspace_memory_region slot = {.slot = 0,
+                                               .flags = KVM_MEM_LOG_DIRTY_PAGES,
+                                               .guest_phys_addr = 0,
+                                               .memory_size = size,
+                                               .userspace_addr = (uint64_t)(uintptr_t)mem};
     if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
         return hl__fail(HL_EKVM, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
     vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
@@ -230,9 +233,12 @@ static int clear_fpu(hl__vm *vm)
 
 static int set_slot(hl__vm *vm, void *mem, size_t size)
 {
-    struct kvm_userspace_memory_region slot = {
-        .slot = 0, .flags = size ? KVM_MEM_LOG_DIRTY_PAGES : 0, .guest_phys_addr = 0,
-        .memory_size = size, .userspace_addr = size ? (uint64_t)(uintptr_t)mem : 0};
+    struct kvm_userspace_memory_region slot = {.slot = 0,
+                                               .flags = size ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+                                               .guest_phys_addr = 0,
+                                               .memory_size = size,
+                                               .userspace_addr =
+                                                   size ? (uint64_t)(uintptr_t)mem : 0};
     if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
         return hl__fail(HL_EKVM, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
     return 0;
@@ -282,8 +288,7 @@ static void translate_io(const struct kvm_run *run, size_t run_size, hl__exit *e
     e->size = run->io.size;
     e->count = run->io.count;
     e->value = 0;
-    if (e->kind == HL_EXIT_IO_OUT && run->io.size <= 4 &&
-        run->io.data_offset <= run_size - 4)
+    if (e->kind == HL_EXIT_IO_OUT && run->io.size <= 4 && run->io.data_offset <= run_size - 4)
         memcpy(&e->value, (const uint8_t *)run + run->io.data_offset, run->io.size);
 }
 
@@ -390,8 +395,8 @@ int hl__vcpu_state_check(const hl__vcpu_state *in, const hl__cpu_init *e, const 
     const struct kvm_sregs *s = &st.sregs;
     if (s->cr0 != e->cr0 || s->cr3 != e->cr3 || s->cr4 != e->cr4 || s->efer != e->efer)
         return *why = "control registers differ from the layout's", -1;
-    if (s->gdt.base != e->gdt_base || s->gdt.limit != e->gdt_limit ||
-        s->idt.base != e->idt_base || s->idt.limit != e->idt_limit)
+    if (s->gdt.base != e->gdt_base || s->gdt.limit != e->gdt_limit || s->idt.base != e->idt_base ||
+        s->idt.limit != e->idt_limit)
         return *why = "descriptor tables differ from the layout's", -1;
     if (!segment_is(&s->cs, &e->cs) || !segment_is(&s->ss, &e->ss) || !segment_is(&s->tr, &e->tr))
         return *why = "code, stack or task segment is not the guest's CPL3 setup", -1;
@@ -423,9 +428,15 @@ int hl__vm_dirty_clear(hl__vm *vm, const uint64_t *bitmap)
     return 0;
 }
 
-void hl__vm_kick_flag(hl__vm *vm) { __atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_SEQ_CST); }
+void hl__vm_kick_flag(hl__vm *vm)
+{
+    __atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+}
 
-void hl__vm_clear_kick(hl__vm *vm) { __atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST); }
+void hl__vm_clear_kick(hl__vm *vm)
+{
+    __atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
 
 void hl__vm_destroy(hl__vm *vm)
 {

@@ -71,7 +71,7 @@
 #define X86_VEC_CP 21
 #define X86_EXCEPTION_VECTORS 32
 /* Vectors for which the CPU pushes an error code. */
-#define X86_VEC_HAS_ERROR(v) \
+#define X86_VEC_HAS_ERROR(v)                                                                       \
     ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
 
 /* #PF error code bits (SDM 4.7). */

@@ -11,10 +11,12 @@
 
 /* ---- Ports: the guest leaves the VM with `out dx, eax` (32-bit, one item) to one of these.
  * Any other port, size or direction ends the call with a protocol error. ---- */
-#define HL_ABI_PORT_DONE 0xE0u      /* init finished / call finished: a message is on the output stack */
-#define HL_ABI_PORT_HOST_CALL 0xE4u /* a CALL message is on the output stack; reply on the input stack */
-#define HL_ABI_PORT_LOG 0xE8u       /* a LOG message is on the output stack; pop it and resume */
-#define HL_ABI_PORT_ABORT 0xECu     /* eax = abort code; NUL-terminated message in the panic region */
+#define HL_ABI_PORT_DONE 0xE0u /* init finished / call finished: a message is on the output stack  \
+                                */
+#define HL_ABI_PORT_HOST_CALL                                                                      \
+    0xE4u                     /* a CALL message is on the output stack; reply on the input stack */
+#define HL_ABI_PORT_LOG 0xE8u /* a LOG message is on the output stack; pop it and resume */
+#define HL_ABI_PORT_ABORT 0xECu /* eax = abort code; NUL-terminated message in the panic region */
 #define HL_ABI_PORT_EXCEPTION 0xF0u /* ring-0 only (host-owned exception stub); denied at CPL3 */
 /* Ports are 4 apart because a 32-bit `out` is checked against 4 consecutive I/O-bitmap bits. The
  * TSS I/O bitmap lets CPL3 use exactly HL_ABI_PORT_DONE .. HL_ABI_PORT_ABORT + 3. */
@@ -29,17 +31,18 @@ typedef struct hl_abi_region {
 } hl_abi_region;
 
 typedef struct hl_abi_peb {
-    uint64_t magic;           /* HL_ABI_PEB_MAGIC */
-    uint32_t abi_version;     /* HL_ABI_VERSION */
-    uint32_t log_level;       /* most verbose hl_log_level the host wants; 0 = send no logs */
-    uint64_t seed;            /* 64 random bits for the guest (heap/stack canaries, rand) */
-    hl_abi_region input;      /* host -> guest buffer stack (RW) */
-    hl_abi_region output;     /* guest -> host buffer stack (RW) */
-    hl_abi_region host_fns;   /* host-function table (read-only): u64 length, then a SIGNATURES message */
-    hl_abi_region panic;      /* abort message, NUL-terminated (RW) */
-    hl_abi_region heap;       /* guest heap (RW) */
-    hl_abi_region stack;      /* user stack: gpa = lowest byte, gpa + size = initial RSP (RW) */
-    hl_abi_region image;      /* where the guest ELF was loaded */
+    uint64_t magic;       /* HL_ABI_PEB_MAGIC */
+    uint32_t abi_version; /* HL_ABI_VERSION */
+    uint32_t log_level;   /* most verbose hl_log_level the host wants; 0 = send no logs */
+    uint64_t seed;        /* 64 random bits for the guest (heap/stack canaries, rand) */
+    hl_abi_region input;  /* host -> guest buffer stack (RW) */
+    hl_abi_region output; /* guest -> host buffer stack (RW) */
+    hl_abi_region
+        host_fns; /* host-function table (read-only): u64 length, then a SIGNATURES message */
+    hl_abi_region panic; /* abort message, NUL-terminated (RW) */
+    hl_abi_region heap;  /* guest heap (RW) */
+    hl_abi_region stack; /* user stack: gpa = lowest byte, gpa + size = initial RSP (RW) */
+    hl_abi_region image; /* where the guest ELF was loaded */
 } hl_abi_peb;
 
 _Static_assert(sizeof(hl_abi_region) == 16, "hl_abi_region layout");
@@ -63,9 +66,9 @@ _Static_assert(__builtin_offsetof(hl_abi_peb, image) == 120, "hl_abi_peb.image o
  * RESULT   = value
  * ERROR    = i32 code (HL_ABI_ERR_*), string-body message
  * LOG      = u8 level, u32 line, string-body file, string-body message
- * SIGS     = u16 count, count x (u16 name_len, name[name_len], u8 ret_type, u8 nparams, u8 type[nparams])
- * value    = u8 type (hl_type), then by type: void: nothing; bool: u8 0|1; i32/u32/f32: 4 bytes;
- *            i64/u64/f64: 8 bytes; string: string-body; bytes: u32 len, len bytes
+ * SIGS     = u16 count, count x (u16 name_len, name[name_len], u8 ret_type, u8 nparams, u8
+ * type[nparams]) value    = u8 type (hl_type), then by type: void: nothing; bool: u8 0|1;
+ * i32/u32/f32: 4 bytes; i64/u64/f64: 8 bytes; string: string-body; bytes: u32 len, len bytes
  * string-body = u32 len, len bytes of UTF-8 without NUL, then one 0 byte
  * name     = 1..HL_ABI_MAX_NAME bytes, each printable ASCII other than space (0x21..0x7e) ---- */
 #define HL_ABI_MSG_CALL 1u
@@ -78,14 +81,14 @@ _Static_assert(__builtin_offsetof(hl_abi_peb, image) == 120, "hl_abi_peb.image o
 #define HL_ABI_MAX_FUNCTIONS 1024u
 
 /* Error codes carried by ERROR messages (both directions). */
-#define HL_ABI_ERR_NOT_FOUND 1  /* no function of that name */
-#define HL_ABI_ERR_ARG_COUNT 2  /* wrong number of arguments */
-#define HL_ABI_ERR_ARG_TYPE 3   /* an argument has the wrong type */
-#define HL_ABI_ERR_FAILED 4     /* the function ran and reported failure */
-#define HL_ABI_ERR_DENIED 5     /* host refused a host call (not registered / wrong types) */
+#define HL_ABI_ERR_NOT_FOUND 1   /* no function of that name */
+#define HL_ABI_ERR_ARG_COUNT 2   /* wrong number of arguments */
+#define HL_ABI_ERR_ARG_TYPE 3    /* an argument has the wrong type */
+#define HL_ABI_ERR_FAILED 4      /* the function ran and reported failure */
+#define HL_ABI_ERR_DENIED 5      /* host refused a host call (not registered / wrong types) */
 #define HL_ABI_ERR_BAD_MESSAGE 6 /* a message could not be decoded */
-#define HL_ABI_ERR_TOO_BIG 7    /* a message did not fit its buffer */
-#define HL_ABI_ERR_NO_MEMORY 8  /* the guest ran out of heap while handling the call */
+#define HL_ABI_ERR_TOO_BIG 7     /* a message did not fit its buffer */
+#define HL_ABI_ERR_NO_MEMORY 8   /* the guest ran out of heap while handling the call */
 
 /* Log levels (also the public hl_log_level values). */
 #define HL_ABI_LOG_OFF 0u

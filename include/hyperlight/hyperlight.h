@@ -29,31 +29,31 @@ HL_API const char *hl_version(void);
 /* ------------------------------------------------------------------------------------------ */
 /* Errors. Every fallible function returns 0 or one of these negative codes; hl_last_error()
  * then says what exactly went wrong. */
-#define HL_ERRNO_MAP(X)                                                                     \
-    X(HL_EINVAL, -1, "invalid argument")                                                   \
-    X(HL_ENOMEM, -2, "out of memory")                                                      \
-    X(HL_ENOKVM, -3, "KVM is not available")                                               \
-    X(HL_EKVM, -4, "KVM operation failed")                                                 \
-    X(HL_ECONFIG, -5, "configuration value out of range")                                  \
-    X(HL_EELF, -6, "bad guest ELF")                                                        \
-    X(HL_EIO, -7, "I/O error")                                                             \
-    X(HL_ESTATE, -8, "operation not allowed in this sandbox state")                        \
-    X(HL_EPOISONED, -9, "sandbox is poisoned by an earlier failed call")                   \
-    X(HL_ENOTFOUND, -10, "guest function not found")                                       \
-    X(HL_EARGCOUNT, -11, "wrong number of arguments")                                      \
-    X(HL_EARGTYPE, -12, "wrong argument type")                                             \
-    X(HL_EGUEST, -13, "guest function failed")                                             \
-    X(HL_EABORT, -14, "guest aborted")                                                     \
-    X(HL_EFAULT, -15, "guest fault")                                                       \
-    X(HL_ESTACKOVERFLOW, -16, "guest stack overflow")                                      \
-    X(HL_ECOOKIE, -17, "guest stack cookie smashed")                                       \
-    X(HL_ETIMEOUT, -18, "time limit exceeded")                                             \
-    X(HL_EPROTOCOL, -19, "guest broke the host/guest protocol")                            \
-    X(HL_ETOOBIG, -20, "value too big for the buffer")                                     \
-    X(HL_EEXIST, -21, "already registered")                                                \
-    X(HL_ESIGNAL, -22, "the time-limit signal is taken by the application")                \
-    X(HL_EMISMATCH, -23, "snapshot does not match this sandbox")                           \
-    X(HL_ESNAPSHOT, -24, "bad snapshot file")                                              \
+#define HL_ERRNO_MAP(X)                                                                            \
+    X(HL_EINVAL, -1, "invalid argument")                                                           \
+    X(HL_ENOMEM, -2, "out of memory")                                                              \
+    X(HL_ENOKVM, -3, "KVM is not available")                                                       \
+    X(HL_EKVM, -4, "KVM operation failed")                                                         \
+    X(HL_ECONFIG, -5, "configuration value out of range")                                          \
+    X(HL_EELF, -6, "bad guest ELF")                                                                \
+    X(HL_EIO, -7, "I/O error")                                                                     \
+    X(HL_ESTATE, -8, "operation not allowed in this sandbox state")                                \
+    X(HL_EPOISONED, -9, "sandbox is poisoned by an earlier failed call")                           \
+    X(HL_ENOTFOUND, -10, "guest function not found")                                               \
+    X(HL_EARGCOUNT, -11, "wrong number of arguments")                                              \
+    X(HL_EARGTYPE, -12, "wrong argument type")                                                     \
+    X(HL_EGUEST, -13, "guest function failed")                                                     \
+    X(HL_EABORT, -14, "guest aborted")                                                             \
+    X(HL_EFAULT, -15, "guest fault")                                                               \
+    X(HL_ESTACKOVERFLOW, -16, "guest stack overflow")                                              \
+    X(HL_ECOOKIE, -17, "guest stack cookie smashed")                                               \
+    X(HL_ETIMEOUT, -18, "time limit exceeded")                                                     \
+    X(HL_EPROTOCOL, -19, "guest broke the host/guest protocol")                                    \
+    X(HL_ETOOBIG, -20, "value too big for the buffer")                                             \
+    X(HL_EEXIST, -21, "already registered")                                                        \
+    X(HL_ESIGNAL, -22, "the time-limit signal is taken by the application")                        \
+    X(HL_EMISMATCH, -23, "snapshot does not match this sandbox")                                   \
+    X(HL_ESNAPSHOT, -24, "bad snapshot file")                                                      \
     X(HL_ECANCELLED, -25, "call cancelled")
 
 enum hl_errno {
@@ -146,8 +146,8 @@ typedef int (*hl_host_fn)(void *user, const hl_value *args, size_t nargs, hl_val
 /* Makes `fn` callable by the guest as `name` with exactly these parameter types (copied) and
  * return type. Only before hl_sandbox_init. Host functions are deny-by-default: the guest can
  * call nothing else. Returns 0, HL_EINVAL (bad name or type), HL_EEXIST, HL_ESTATE, HL_ENOMEM. */
-HL_API int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret,
-                               const hl_type *params, size_t nparams, hl_host_fn fn, void *user);
+HL_API int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret, const hl_type *params,
+                               size_t nparams, hl_host_fn fn, void *user);
 
 /* Runs the guest's init (which registers its functions) within the time limit. Errors are those
  * of hl_sandbox_call; a failed init poisons the sandbox. For a sandbox made from a snapshot it runs
@@ -166,7 +166,8 @@ HL_API int hl_sandbox_call(hl_sandbox *sb, const char *name, const hl_value *arg
                            hl_value *result);
 
 /* Signature of the guest function `name` as its init registered it. *params points into the
- * sandbox (valid until destroy). Returns 0, HL_EINVAL, HL_ESTATE (not initialised), HL_ENOTFOUND. */
+ * sandbox (valid until destroy). Returns 0, HL_EINVAL, HL_ESTATE (not initialised), HL_ENOTFOUND.
+ */
 HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_type *ret,
                                      const hl_type **params, size_t *nparams);
 
@@ -221,8 +222,7 @@ HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *snap);
  * If snap's guest was given host functions, register the same names and signatures and call
  * hl_sandbox_init, which then only checks them (HL_EMISMATCH if they differ); otherwise the
  * sandbox is ready to call at once. Returns 0 or the codes of hl_sandbox_new. */
-HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *snap,
-                                        hl_sandbox **out);
+HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *snap, hl_sandbox **out);
 
 /* Drops one reference; the last one frees the snapshot. NULL is a no-op. Thread-safe. */
 HL_API void hl_snapshot_release(hl_snapshot *snap);
