@@ -43,3 +43,4 @@ GUEST_LDFLAGS := -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,noexecstac
 include mk/sources.mk
 include mk/libc_test.mk
 include mk/rules.mk
+include mk/bench.mk

@@ -1,0 +1,124 @@
+/* bench.h: what the parts of hl-bench share: options, timing, the operation table and results. */
+#ifndef HL_BENCH_BENCH_H
+#define HL_BENCH_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <hyperlight/hyperlight.h>
+
+#include "floor_kvm.h"
+
+typedef struct bench_opts {
+    bool quick;            /* smoke pass: few samples, short sections */
+    bool json;             /* JSON on stdout instead of the table */
+    const char *json_file; /* also write JSON here (NULL: no) */
+    unsigned iterations;   /* samples per operation; 0 = each operation's default */
+    unsigned rounds;       /* operations run interleaved in this many rounds */
+    const char *only;      /* comma-separated id prefixes ("call,restore"); NULL = everything */
+    bool alone;            /* run exactly the rows `only` names, not what they are compared with */
+    const char *guest;     /* bench_guest.elf */
+    const char *peer;      /* peer_echo (static binary) */
+    unsigned sandboxes;    /* memory section: idle sandboxes from one snapshot */
+    double seconds;        /* throughput section: seconds per thread count */
+    unsigned max_threads;  /* throughput section: N = 1 .. max_threads */
+    bool verbose;          /* progress on stderr */
+    bool no_anchor;        /* no idle VM held open for the whole run (see hl_bench.c) */
+} bench_opts;
+
+/* The state of one operation while it runs one round (set up, sampled, torn down). */
+typedef struct bench_ctx {
+    const bench_opts *opt;
+    const struct bench_op *op;
+    hl_sandbox *sb;
+    hl_snapshot *snap;
+    floor_vm vm;
+    uint8_t *src, *dst; /* memcpy floors, byte arguments */
+    size_t len;
+    char error[512];
+} bench_ctx;
+
+/* One measured operation: a row of the table. */
+typedef struct bench_op {
+    const char *id;       /* "call.nop": what --only matches (by prefix) and JSON names */
+    const char *label;    /* the table's text */
+    const char *floor;    /* id of its floor, or "a+b" (sum of two floors); NULL: none */
+    const char *peer;     /* id of the peer it is compared with; NULL: none */
+    unsigned full, quick; /* default sample counts */
+    unsigned batch;       /* operations per sample, timed together (for sub-microsecond ones) */
+    long param;           /* pages, bytes, pool on/off: meaning per operation */
+    int (*setup)(bench_ctx *c);
+    int (*sample)(bench_ctx *c, uint64_t *ns); /* does untimed preparation itself */
+    void (*teardown)(bench_ctx *c);
+} bench_op;
+
+typedef struct bench_result {
+    const bench_op *op;
+    uint64_t *samples; /* ns per operation */
+    size_t n, cap;
+    double min, median, p99; /* ns */
+    bool selected, ran, failed;
+    char error[512];
+} bench_result;
+
+/* Throughput with N sandboxes on N threads, and the raw-KVM exit loop the same way. */
+typedef struct bench_tput {
+    unsigned threads;
+    double calls_per_s, floor_exits_per_s;
+    bool failed;
+    char error[256];
+} bench_tput;
+
+/* Memory of idle sandboxes made from one snapshot. */
+typedef struct bench_memory {
+    bool ran, failed;
+    char error[256];
+    unsigned count;
+    double rss_per_sb, pss_per_sb, avail_per_sb; /* bytes per sandbox */
+    uint64_t snapshot_bytes, snapshot_stored;    /* guest memory size; non-zero bytes on disk */
+    double create_s;                             /* seconds to create + call them all */
+} bench_memory;
+
+typedef struct bench_run {
+    bench_opts opt;
+    bench_result *results;
+    size_t nresults;
+    bench_tput tput[8];
+    size_t ntput;
+    bench_memory mem;
+    double seconds; /* wall time of the whole run */
+    bool any_error;
+} bench_run;
+
+/* ---- operations (ops_floor.c, ops_lib.c) ---- */
+extern const bench_op bench_floor_ops[];
+extern const size_t bench_nfloor_ops;
+extern const bench_op bench_lib_ops[];
+extern const size_t bench_nlib_ops;
+
+/* ---- timing and statistics (stats.c) ---- */
+uint64_t bench_now_ns(void);
+int bench_fail(bench_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* bench_fail with ": " and hl_last_error() appended. */
+int bench_lib_fail(bench_ctx *c, const char *what, int rc);
+int bench_result_add(bench_result *r, uint64_t ns);
+void bench_result_summarize(bench_result *r);
+const bench_result *bench_find(const bench_run *run, const char *id);
+void bench_select(bench_run *run, const char *id);
+bool bench_selected(const bench_run *run, const char *id);
+/* Median of a floor spec "a" or "a+b"; < 0 when not measured. */
+double bench_floor_median(const bench_run *run, const char *spec);
+
+/* ---- sections (sections.c) ---- */
+void bench_throughput(bench_run *run);
+void bench_memory_section(bench_run *run);
+
+/* ---- output (report.c) ---- */
+void bench_print_table(FILE *f, const bench_run *run);
+void bench_print_json(FILE *f, const bench_run *run);
+/* Selects the row each selected row is judged against by a target. */
+void bench_select_target_bases(bench_run *run);
+
+#endif
