@@ -45,33 +45,40 @@ int hl__dirty_reset(hl__dirty *d, hl__vm *vm, hl__mem *m)
     return hl__vm_dirty_clear(vm, d->changed);
 }
 
-long hl__dirty_collect(hl__dirty *d, hl__vm *vm, hl__mem *m)
+static void copy_back(uint8_t *dst, const uint8_t *src, size_t word, uint64_t bits)
 {
-    long n = 0;
-    memset(d->changed, 0, d->words * 8);
+    for (; bits; bits &= bits - 1) {
+        size_t off = (word * 64 + (size_t)__builtin_ctzll(bits)) * 4096;
+        memcpy(dst + off, src + off, 4096);
+    }
+}
+
+/* Pages that changed at this and the previous restore become hot (while there is room). */
+static uint64_t promote(hl__dirty *d, size_t i, uint64_t changed)
+{
+    uint64_t repeat = changed & d->last[i] & ~d->hot[i];
+    while (repeat && d->nhot < HL_DIRTY_HOT_MAX) {
+        d->hot[i] |= repeat & -repeat;
+        d->nhot++;
+        repeat &= repeat - 1;
+    }
+    return d->hot[i];
+}
+
+int hl__dirty_restore(hl__dirty *d, hl__vm *vm, hl__mem *m, const uint8_t *src)
+{
     int rc = hl__vm_dirty_get(vm, d->changed);
+    uint64_t rearm = 0;
     if (rc)
         return rc;
     for (size_t i = 0; i < d->words; i++) {
-        d->changed[i] |= m->host_dirty[i] | d->hot[i];
+        uint64_t changed = d->changed[i] | m->host_dirty[i] | d->hot[i];
         m->host_dirty[i] = 0;
-        n += __builtin_popcountll(d->changed[i]);
+        copy_back(m->base, src, i, changed);
+        uint64_t hot = promote(d, i, changed);
+        d->last[i] = changed;
+        d->changed[i] = changed & ~hot; /* what to re-protect */
+        rearm |= d->changed[i];
     }
-    return n;
-}
-
-int hl__dirty_rearm(hl__dirty *d, hl__vm *vm)
-{
-    for (size_t i = 0; i < d->words; i++) {
-        uint64_t repeat = d->changed[i] & d->last[i] & ~d->hot[i];
-        while (repeat && d->nhot < HL_DIRTY_HOT_MAX) {
-            uint64_t bit = repeat & -repeat;
-            d->hot[i] |= bit;
-            d->nhot++;
-            repeat &= repeat - 1;
-        }
-        d->last[i] = d->changed[i];
-        d->changed[i] &= ~d->hot[i]; /* what to re-protect */
-    }
-    return hl__vm_dirty_clear(vm, d->changed);
+    return rearm ? hl__vm_dirty_clear(vm, d->changed) : 0;
 }

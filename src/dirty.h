@@ -29,12 +29,10 @@ void hl__dirty_free(hl__dirty *d);
 /* Declares the current memory clean: re-protects every page that is not hot. */
 int hl__dirty_reset(hl__dirty *d, hl__vm *vm, hl__mem *m);
 
-/* Sets d->changed to every page written (by guest or host) since the last reset or rearm, plus
- * the hot pages. Returns the number of pages, or a negative code. */
-long hl__dirty_collect(hl__dirty *d, hl__vm *vm, hl__mem *m);
-
-/* After d->changed has been copied back: promotes pages that changed twice in a row to hot and
- * re-protects the others. Returns 0 or HL_EKVM. */
-int hl__dirty_rearm(hl__dirty *d, hl__vm *vm);
+/* Copies back from src (the base snapshot's image) every page written by guest or host since
+ * the last reset or restore, and every hot page, in one pass over the bitmaps; then promotes
+ * pages that changed at two restores in a row to hot and re-protects the rest. Returns 0 or
+ * HL_EKVM. */
+int hl__dirty_restore(hl__dirty *d, hl__vm *vm, hl__mem *m, const uint8_t *src);
 
 #endif

@@ -232,26 +232,11 @@ static int check_fits(const hl_sandbox *sb, const hl_snapshot *s)
     return 0;
 }
 
-static void copy_pages(hl_sandbox *sb, const hl_snapshot *s)
-{
-    const uint64_t *bits = sb->dirty.changed;
-    for (size_t w = 0; w < sb->dirty.words; w++)
-        for (uint64_t b = bits[w]; b; b &= b - 1) {
-            size_t off = (w * 64 + (size_t)__builtin_ctzll(b)) * PAGE;
-            memcpy(sb->mem.base + off, s->mem + off, PAGE);
-        }
-}
-
 /* Memory back to s: copy the changed pages when s is the base, else map s copy-on-write. */
 static int restore_memory(hl_sandbox *sb, hl_snapshot *s)
 {
-    if (s == sb->base) {
-        long n = hl__dirty_collect(&sb->dirty, sb->vm, &sb->mem);
-        if (n < 0)
-            return (int)n;
-        copy_pages(sb, s);
-        return hl__dirty_rearm(&sb->dirty, sb->vm);
-    }
+    if (s == sb->base)
+        return hl__dirty_restore(&sb->dirty, sb->vm, &sb->mem, s->mem);
     if (!hl__snapshot_map(s, sb->mem.base, PROT_READ | PROT_WRITE))
         return hl__fail(HL_ENOMEM, "cannot map the snapshot's memory: %s", strerror(errno));
     return hl__dirty_reset(&sb->dirty, sb->vm, &sb->mem);

@@ -57,8 +57,8 @@ int hl__vm_load_state(hl__vm *vm, const hl__vcpu_state *st, int with_fpu);
 int hl__vcpu_state_check(const hl__vcpu_state *st, const hl__cpu_init *expect, const char **why);
 
 /* Dirty-page tracking of guest writes (one bit per 4 KiB page, bit i of word i / 64). The log
- * starts with every page marked and no page write-protected. hl__vm_dirty_get ORs the pages
- * written since their last clear into bitmap; hl__vm_dirty_clear re-protects the given pages so
+ * starts with every page marked and no page write-protected. hl__vm_dirty_get writes into bitmap
+ * the pages written since their last clear; hl__vm_dirty_clear re-protects the given pages so
  * their next guest write is seen. Return 0 or HL_EKVM. */
 int hl__vm_dirty_get(hl__vm *vm, uint64_t *bitmap);
 int hl__vm_dirty_clear(hl__vm *vm, const uint64_t *bitmap);

@@ -20,7 +20,6 @@ struct hl__vm {
     struct kvm_run *run;
     size_t run_size;
     uint64_t npages;   /* pages in the memory slot */
-    uint64_t *scratch; /* bitmap buffer for KVM_GET_DIRTY_LOG */
 };
 
 typedef struct kvm_state {
@@ -127,8 +126,7 @@ static int enable_dirty_log(hl__vm *vm, size_t size)
     if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
         return hl__fail(HL_EKVM, "KVM_ENABLE_CAP(MANUAL_DIRTY_LOG_PROTECT2): %s", strerror(errno));
     vm->npages = size / 4096;
-    vm->scratch = calloc((vm->npages + 63) / 64, 8);
-    return vm->scratch ? 0 : hl__fail(HL_ENOMEM, "out of memory for the dirty bitmap");
+    return 0;
 }
 
 static int create_fds(hl__vm *vm, void *mem, size_t size)
@@ -194,7 +192,6 @@ static void close_vm(hl__vm *vm)
         close(vm->vcpu_fd);
     if (vm->vm_fd >= 0)
         close(vm->vm_fd);
-    free(vm->scratch);
     free(vm);
 }
 
@@ -246,10 +243,6 @@ static int set_slot(hl__vm *vm, void *mem, size_t size)
 
 static int recycle(hl__vm *vm, void *mem, size_t size)
 {
-    uint64_t *bitmap = realloc(vm->scratch, ((size / 4096 + 63) / 64) * 8);
-    if (!bitmap)
-        return hl__fail(HL_ENOMEM, "out of memory for the dirty bitmap");
-    vm->scratch = bitmap;
     vm->npages = size / 4096;
     vm->run->kvm_dirty_regs = 0; /* registers a restore left for a run that never came */
     return set_slot(vm, mem, size);
@@ -407,14 +400,10 @@ int hl__vcpu_state_check(const hl__vcpu_state *in, const hl__cpu_init *e, const 
 
 int hl__vm_dirty_get(hl__vm *vm, uint64_t *bitmap)
 {
-    size_t words = (vm->npages + 63) / 64;
     struct kvm_dirty_log log = {.slot = 0};
-    memset(vm->scratch, 0, words * 8);
-    log.dirty_bitmap = vm->scratch;
+    log.dirty_bitmap = bitmap; /* KVM writes the whole bitmap */
     if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
         return hl__fail(HL_EKVM, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
-    for (size_t i = 0; i < words; i++)
-        bitmap[i] |= vm->scratch[i];
     return 0;
 }
 
