@@ -144,6 +144,20 @@ int hl__sandbox_alloc_buffers(hl_sandbox *sb)
     return hl__dirty_init(&sb->dirty, &sb->mem);
 }
 
+/* Identifies the guest by what it loads (entry, segments and their bytes), not by debug info. */
+static uint64_t guest_hash(const hl__elf *elf, const uint8_t *file)
+{
+    uint64_t fields[6] = {(uint64_t)elf->is_pie, elf->link_base, elf->span,
+                          elf->entry,           elf->rela_offset, elf->rela_count};
+    uint64_t h = hl__hash64(fields, sizeof fields, HL_ABI_VERSION);
+    for (size_t i = 0; i < elf->nsegments; i++) {
+        const hl__elf_segment *g = &elf->seg[i];
+        uint64_t seg[4] = {g->vaddr, g->memsz, g->filesz, g->prot};
+        h = hl__hash64(file + g->offset, g->filesz, hl__hash64(seg, sizeof seg, h));
+    }
+    return h;
+}
+
 static int create(hl_sandbox *sb, const uint8_t *file, size_t len)
 {
     hl__elf elf;
@@ -152,8 +166,7 @@ static int create(hl_sandbox *sb, const uint8_t *file, size_t len)
     if (rc || (rc = hl__layout_compute(&sb->cfg, &elf, &sb->layout)) ||
         (rc = build_memory(sb, &elf, file, len)) || (rc = hl__sandbox_alloc_buffers(sb)))
         return rc;
-    sb->guest_id =
-        hl__hash64(&sb->layout, sizeof sb->layout, hl__hash64(file, len, HL_ABI_VERSION));
+    sb->guest_id = hl__hash64(&sb->layout, sizeof sb->layout, guest_hash(&elf, file));
     uint64_t entry = sb->layout.r[HL_R_IMAGE].gpa + (elf.entry - elf.link_base);
     hl__cpu_initial_state(&sb->layout, entry, &init);
     return hl__vm_create(sb->mem.base, sb->mem.size, &init, &sb->vm);
