@@ -147,11 +147,25 @@ static int copy_sigs(const hl__sigtable *t, size_t cap, uint8_t **out, size_t *l
     return 0;
 }
 
+/* Snapshots resume right after the guest's park instruction `out DONE` (E7 E0). Hypervisors
+ * report RIP either past it or, until the next run, on it (KVM's fast PIO on VMX): store the
+ * former, so a fresh or recycled vCPU does not execute the park again. */
+static void park_rip(const hl_sandbox *sb, hl__vcpu_state *cpu)
+{
+    static const uint8_t park[2] = {0xe7, HL_ABI_PORT_DONE};
+    uint64_t rip = hl__vcpu_state_rip(cpu);
+    uint8_t at[2];
+    if (hl__mem_read(&sb->mem, rip, at, 2) == 0 && memcmp(at, park, 2) == 0)
+        hl__vcpu_state_set_rip(cpu, rip + 2);
+}
+
 static int capture(hl_sandbox *sb, hl_snapshot *s)
 {
     int rc = capture_memory(sb, s);
     if (!rc)
         rc = hl__vm_save_state(sb->vm, &s->cpu);
+    if (!rc)
+        park_rip(sb, &s->cpu);
     if (!rc)
         rc = copy_sigs(sb->guest_fns, 3 + sb->guest_fns->n * (4 + HL_ABI_MAX_NAME + HL_MAX_PARAMS),
                        &s->guest_sigs, &s->guest_sigs_len);
@@ -232,6 +246,21 @@ static int check_fits(const hl_sandbox *sb, const hl_snapshot *s)
     return 0;
 }
 
+/* A vCPU that an exit left with an instruction to finish cannot be moved to the park point:
+ * swap in a fresh (or recycled) one. */
+static int replace_tainted_vm(hl_sandbox *sb)
+{
+    hl__vm *vm;
+    if (!hl__vm_tainted(sb->vm))
+        return 0;
+    int rc = hl__vm_create(sb->mem.base, sb->mem.size, NULL, &vm);
+    if (rc)
+        return rc;
+    hl__vm_destroy(sb->vm);
+    sb->vm = vm;
+    return 0;
+}
+
 /* Memory back to s: copy the changed pages when s is the base, else map s copy-on-write. */
 static int restore_memory(hl_sandbox *sb, hl_snapshot *s)
 {
@@ -270,9 +299,12 @@ HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *s)
         rc = check_fits(sb, s);
     if (rc)
         return rc; /* refused before anything changed: the sandbox stays as it was */
-    rc = restore_memory(sb, s);
+    int fresh_vcpu = hl__vm_tainted(sb->vm);
+    rc = replace_tainted_vm(sb);
     if (!rc)
-        rc = hl__vm_load_state(sb->vm, &s->cpu, 0); /* FPU: the guest reloads it from memory */
+        rc = restore_memory(sb, s);
+    if (!rc) /* FPU: the guest reloads it from memory; a fresh vCPU needs it loaded */
+        rc = hl__vm_load_state(sb->vm, &s->cpu, fresh_vcpu);
     if (rc)
         return hl__poison(sb, rc); /* memory may be half restored */
     adopt_tables(sb, s);

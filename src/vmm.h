@@ -71,6 +71,14 @@ int hl__vm_run(hl__vm *vm, hl__exit *exit);
 void hl__vm_kick_flag(hl__vm *vm);
 void hl__vm_clear_kick(hl__vm *vm);
 
+/* 1 once an exit left an instruction for the hypervisor to finish on the next run (an IN, MMIO,
+ * string I/O): the vCPU must not be resumed elsewhere nor recycled; restores replace it. */
+int hl__vm_tainted(const hl__vm *vm);
+
+/* The instruction pointer inside a saved state. */
+uint64_t hl__vcpu_state_rip(const hl__vcpu_state *st);
+void hl__vcpu_state_set_rip(hl__vcpu_state *st, uint64_t rip);
+
 /* Releases the VM: back to the recycling pool (memory slot removed) or closed. */
 void hl__vm_destroy(hl__vm *vm);
 

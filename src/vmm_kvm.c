@@ -20,6 +20,7 @@ struct hl__vm {
     struct kvm_run *run;
     size_t run_size;
     uint64_t npages;   /* pages in the memory slot */
+    int tainted;       /* an exit left an instruction for KVM to finish on the next run */
 };
 
 typedef struct kvm_state {
@@ -285,6 +286,19 @@ static void translate_io(const struct kvm_run *run, size_t run_size, hl__exit *e
         memcpy(&e->value, (const uint8_t *)run + run->io.data_offset, run->io.size);
 }
 
+/* Exits after which KVM finishes the instruction on the next KVM_RUN (IN writes RAX, MMIO and
+ * string I/O re-enter the emulator) and would then move a restored RIP: such a vCPU is never
+ * resumed at another point or recycled. A plain OUT is complete, or only skips itself when RIP
+ * is still on it. */
+static int leaves_work(const struct kvm_run *run)
+{
+    if (run->exit_reason != KVM_EXIT_IO)
+        return run->exit_reason != KVM_EXIT_INTR;
+    return run->io.direction != KVM_EXIT_IO_OUT || run->io.count != 1;
+}
+
+int hl__vm_tainted(const hl__vm *vm) { return vm->tainted; }
+
 int hl__vm_run(hl__vm *vm, hl__exit *e)
 {
     memset(e, 0, sizeof *e);
@@ -298,6 +312,7 @@ int hl__vm_run(hl__vm *vm, hl__exit *e)
     }
     const struct kvm_run *run = vm->run;
     e->raw = run->exit_reason;
+    vm->tainted |= leaves_work(run);
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
         translate_io(run, vm->run_size, e);
@@ -379,7 +394,8 @@ static int segment_is(const struct kvm_segment *k, const hl__segment *s)
            k->s == s->s && k->l == s->l && k->g == s->g && !k->unusable;
 }
 
-#define RFLAGS_USER_BITS 0xcd5ull /* CF PF AF ZF SF DF OF (SDM 3.4.3); no IF, IOPL, TF, NT, VM */
+/* What POPF at CPL3 with IOPL 0 can change (SDM 3.4.3): CF PF AF ZF SF TF DF OF NT RF AC ID. */
+#define RFLAGS_USER_BITS 0x254dd5ull
 
 int hl__vcpu_state_check(const hl__vcpu_state *in, const hl__cpu_init *e, const char **why)
 {
@@ -396,6 +412,21 @@ int hl__vcpu_state_check(const hl__vcpu_state *in, const hl__cpu_init *e, const 
     if ((st.regs.rflags & ~RFLAGS_USER_BITS) != 0x2)
         return *why = "RFLAGS has privileged bits set", -1;
     return 0;
+}
+
+uint64_t hl__vcpu_state_rip(const hl__vcpu_state *st)
+{
+    kvm_state k;
+    memcpy(&k, st->bytes, sizeof k);
+    return k.regs.rip;
+}
+
+void hl__vcpu_state_set_rip(hl__vcpu_state *st, uint64_t rip)
+{
+    kvm_state k;
+    memcpy(&k, st->bytes, sizeof k);
+    k.regs.rip = rip;
+    memcpy(st->bytes, &k, sizeof k);
 }
 
 int hl__vm_dirty_get(hl__vm *vm, uint64_t *bitmap)
@@ -431,7 +462,8 @@ void hl__vm_destroy(hl__vm *vm)
 {
     if (!vm)
         return;
-    if (vm->vcpu_fd >= 0 && vm->run && set_slot(vm, NULL, 0) == 0 && pool_give(vm))
+    if (!vm->tainted && vm->vcpu_fd >= 0 && vm->run && set_slot(vm, NULL, 0) == 0 &&
+        pool_give(vm))
         return;
     close_vm(vm);
 }
