@@ -44,3 +44,4 @@ include mk/sources.mk
 include mk/libc_test.mk
 include mk/rules.mk
 include mk/bench.mk
+include mk/soak.mk

@@ -58,7 +58,8 @@ int hl__run_until_done(hl_sandbox *sb)
     int was_blocked = hl__kick_unblock(); /* interrupts and the timer must reach KVM_RUN */
     hl__interrupt_begin(sb->interrupt, sb->vm);
     rc = run_loop(sb);
-    hl__interrupt_end(sb->interrupt);
+    if (hl__interrupt_end(sb->interrupt) && !rc)
+        rc = hl__poison(sb, hl__fail(HL_ECANCELLED, "call cancelled by hl_interrupt"));
     hl__timer_disarm(&sb->timer);
     hl__kick_reblock(was_blocked);
     if (!rc)

@@ -31,12 +31,14 @@ void hl__interrupt_begin(hl_interrupt_handle *h, hl__vm *vm)
     pthread_mutex_unlock(&h->lock);
 }
 
-void hl__interrupt_end(hl_interrupt_handle *h)
+int hl__interrupt_end(hl_interrupt_handle *h)
 {
     pthread_mutex_lock(&h->lock);
+    int cancelled = __atomic_load_n(&h->cancel, __ATOMIC_RELAXED);
     h->tid = 0;
     h->vm = NULL;
     pthread_mutex_unlock(&h->lock);
+    return cancelled;
 }
 
 int hl__interrupt_requested(hl_interrupt_handle *h)

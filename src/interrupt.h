@@ -21,9 +21,11 @@ struct hl_interrupt_handle {
 hl_interrupt_handle *hl__interrupt_new(void);
 
 /* Bracket every run of the guest: begin records the thread and clears an old request; end forgets
- * the thread, so later interrupts do nothing. */
+ * the thread, so later interrupts do nothing, and returns 1 if the call was interrupted (also when
+ * the interrupt came after the guest's last exit: hl_interrupt then returned true, so the call must
+ * end with HL_ECANCELLED). */
 void hl__interrupt_begin(hl_interrupt_handle *h, hl__vm *vm);
-void hl__interrupt_end(hl_interrupt_handle *h);
+int hl__interrupt_end(hl_interrupt_handle *h);
 
 /* 1 if the running call was asked to stop. */
 int hl__interrupt_requested(hl_interrupt_handle *h);
