@@ -36,15 +36,26 @@ static const char usage[] =
     "\n"
     "Exit status: 0 on success, 1 when the sandbox or the call fails, 2 on bad usage.\n";
 
+/* Guest text goes to a terminal: control characters (escapes, newlines) are printed as '?'. */
+static void put_guest_text(const char *s)
+{
+    for (; *s; s++)
+        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stderr);
+}
+
 static void log_to_stderr(void *user, const hl_log_record *rec)
 {
     static const char *const levels[] = {"", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"};
     (void)user;
-    if (rec->file[0])
-        fprintf(stderr, "[guest %s %s:%u] %s\n", levels[rec->level], rec->file, rec->line,
-                rec->message);
-    else
-        fprintf(stderr, "[guest %s] %s\n", levels[rec->level], rec->message);
+    fprintf(stderr, "[guest %s", levels[rec->level]);
+    if (rec->file[0]) {
+        fputc(' ', stderr);
+        put_guest_text(rec->file);
+        fprintf(stderr, ":%u", rec->line);
+    }
+    fputs("] ", stderr);
+    put_guest_text(rec->message);
+    fputc('\n', stderr);
 }
 
 static void print_value(const hl_value *v)

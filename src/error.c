@@ -8,12 +8,22 @@
 
 static _Thread_local char detail[DETAIL_SIZE];
 
+/* Details often quote guest text: control characters (newlines, terminal escapes) become '?'
+ * so that printing hl_last_error() cannot be used against a terminal or a log file. */
+static void neutralise(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 int hl__fail(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
+    neutralise(detail);
     return code;
 }
 

@@ -128,7 +128,7 @@ static int forward_log(hl_sandbox *sb)
     return 0;
 }
 
-/* Copies the panic message out, stops at its NUL and makes control characters harmless. */
+/* Copies the panic message out and stops at its NUL (hl__fail neutralises control characters). */
 static void read_panic(hl_sandbox *sb, char *out, size_t cap)
 {
     const hl__region *p = &sb->layout.r[HL_R_PANIC];
@@ -136,9 +136,6 @@ static void read_panic(hl_sandbox *sb, char *out, size_t cap)
     if (hl__mem_read(&sb->mem, p->gpa, out, n))
         n = 0;
     out[n] = '\0';
-    for (size_t i = 0; out[i]; i++)
-        if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-            out[i] = '?';
 }
 
 static int guest_abort(hl_sandbox *sb, uint32_t code)

@@ -242,6 +242,18 @@ static int set_slot(hl__vm *vm, void *mem, size_t size)
     return 0;
 }
 
+/* A recycled vCPU entered fresh (not from a snapshot, whose load clears them) must not inherit
+ * an exception or NMI the previous sandbox left pending. */
+static int clear_events(hl__vm *vm)
+{
+    struct kvm_vcpu_events events;
+    memset(&events, 0, sizeof events);
+    events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+    if (ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &events) < 0)
+        return hl__fail(HL_EKVM, "KVM_SET_VCPU_EVENTS: %s", strerror(errno));
+    return 0;
+}
+
 static int recycle(hl__vm *vm, void *mem, size_t size)
 {
     vm->npages = size / 4096;
@@ -259,6 +271,8 @@ int hl__vm_create(void *mem, size_t size, const hl__cpu_init *init, hl__vm **out
         rc = recycle(vm, mem, size);
         if (rc == 0 && init)
             rc = clear_fpu(vm);
+        if (rc == 0 && init)
+            rc = clear_events(vm);
     } else {
         if (!(vm = calloc(1, sizeof *vm)))
             return hl__fail(HL_ENOMEM, "out of memory creating a VM");
