@@ -60,8 +60,18 @@ static int touch_pages(const hl_value *args, size_t nargs, hl_value *ret)
     return 0;
 }
 
+/* Spins until the host interrupts the call (the interrupt-latency row). */
+static int spin(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)args, (void)nargs, (void)ret;
+    for (volatile unsigned long i = 0;; i++)
+        ;
+    return 0;
+}
+
 void hlg_main(void)
 {
+    hlg_register("Spin", HL_TYPE_VOID, NULL, 0, spin);
     hlg_register("Nop", HL_TYPE_VOID, NULL, 0, nop);
     hlg_register("Echo", HL_TYPE_STRING, HL_PARAMS(HL_TYPE_STRING), echo);
     hlg_register("CallHost", HL_TYPE_I32, NULL, 0, call_host);

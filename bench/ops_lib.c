@@ -1,7 +1,9 @@
 /* ops_lib.c: the library's rows of hl-bench: creating, destroying, calling and restoring
  * sandboxes of bench_guest.elf through the public API only. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 
@@ -249,6 +251,41 @@ static int restore_call_sample(bench_ctx *c, uint64_t *ns)
     return rc;
 }
 
+/* Interrupt latency: a thread lets Spin run for a millisecond, then interrupts it; the sample
+ * is the time from hl_interrupt to the call's return. */
+typedef struct interrupter {
+    hl_interrupt_handle *handle;
+    uint64_t sent_ns;
+} interrupter;
+
+static void *interrupt_later(void *arg)
+{
+    interrupter *it = arg;
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+    it->sent_ns = bench_now_ns();
+    hl_interrupt(it->handle);
+    return NULL;
+}
+
+static int interrupt_sample(bench_ctx *c, uint64_t *ns)
+{
+    interrupter it = {hl_sandbox_interrupt_handle(c->sb), 0};
+    pthread_t t;
+    if (restore(c) || pthread_create(&t, NULL, interrupt_later, &it)) {
+        hl_interrupt_release(it.handle);
+        return bench_fail(c, "cannot start the interrupting thread");
+    }
+    int rc = hl_sandbox_call(c->sb, "Spin", NULL, 0, NULL);
+    uint64_t done = bench_now_ns();
+    pthread_join(t, NULL);
+    hl_interrupt_release(it.handle);
+    if (rc != HL_ECANCELLED)
+        return bench_lib_fail(c, "Spin was not cancelled", rc);
+    *ns = done - it.sent_ns;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- the table */
 
 #define ROW(id, label, floor, peer, full, quick, param, setup, sample)                             \
@@ -295,6 +332,7 @@ const bench_op bench_lib_ops[] = {
         "peer.posix_spawn", 10000, 200, 0, setup_snapshot, restore_call_sample),
     ROW("call.reset", "call Echo with reset_after_call (call + restore)", "floor.exit",
         "peer.posix_spawn", 10000, 200, P_RESET, setup_sandbox, echo_sample),
-    {"interrupt.latency", "interrupt latency", NULL, NULL, 0, 0, 1, 0, NULL, NULL, NULL},
+    ROW("interrupt.latency", "interrupt latency: hl_interrupt -> spinning call returns",
+        "floor.exit", NULL, 300, 10, 0, setup_snapshot, interrupt_sample),
 };
 const size_t bench_nlib_ops = sizeof bench_lib_ops / sizeof bench_lib_ops[0];

@@ -164,7 +164,7 @@ static void print_row(FILE *f, const bench_run *run, const bench_result *r)
 {
     char mn[32], md[32], p99[32], fl[64], pe[64];
     if (!r->op->sample) {
-        fprintf(f, "%-58s %6s   n/a (no interruption API yet)\n", r->op->label, "-");
+        fprintf(f, "%-58s %6s   n/a\n", r->op->label, "-");
         return;
     }
     if (r->failed) {
@@ -309,7 +309,7 @@ static void json_row(FILE *f, const bench_run *run, const bench_result *r)
     fprintf(f, ", \"label\": ");
     json_str(f, r->op->label);
     if (!r->op->sample)
-        fprintf(f, ", \"status\": \"n/a\", \"note\": \"no interruption API yet\"}");
+        fprintf(f, ", \"status\": \"n/a\"}");
     else if (r->failed) {
         fprintf(f, ", \"status\": \"error\", \"error\": ");
         json_str(f, r->error);
