@@ -149,6 +149,10 @@ help:
 	@echo "make demo       build and run the example host + guest"
 	@echo "make test       build and run every test (SANITIZE=1 for ASan+UBSan)"
 	@echo "make install    install under PREFIX (default /usr/local)"
+	@echo "make valgrind   the KVM tests under valgrind memcheck"
+	@echo "make bench      hl-bench, full run (bench-smoke: a quick pass; bench-chart: the PNG)"
+	@echo "make soak       long create/call/restore loops checking fds and RSS stay flat"
+	@echo "make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each"
 	@echo "make clean      remove build/"
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
