@@ -44,4 +44,5 @@ include mk/sources.mk
 include mk/libc_test.mk
 include mk/rules.mk
 include mk/bench.mk
+include mk/fuzz.mk
 include mk/soak.mk

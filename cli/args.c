@@ -1,6 +1,7 @@
 /* args.c: parsing hl-run's typed arguments, sizes and levels. */
 #include "args.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -37,7 +38,7 @@ static int parse_u64(const char *s, unsigned long long hi, unsigned long long *o
 {
     char *end;
     errno = 0;
-    if (!*s || *s == '-' || *s == '+' || *s == ' ')
+    if (!isdigit((unsigned char)*s)) /* strtoull would skip any whitespace, then negate "-1" */
         return -1;
     unsigned long long v = strtoull(s, &end, 0);
     if (*end || errno || v > hi)
@@ -214,7 +215,7 @@ int hl_cli_parse_size(const char *s, size_t *out)
 {
     char *end;
     errno = 0;
-    if (!*s || *s == '-' || *s == '+' || *s == ' ')
+    if (!isdigit((unsigned char)*s)) /* as parse_u64: no sign, no whitespace of any kind */
         return -1;
     unsigned long long v = strtoull(s, &end, 10), mul = 1;
     if (errno || end == s)
