@@ -261,11 +261,14 @@ typedef struct interrupter {
 static void *interrupt_later(void *arg)
 {
     interrupter *it = arg;
-    struct timespec ms = {0, 1000000};
+    struct timespec ms = {0, 1000000}, retry = {0, 50000};
     nanosleep(&ms, NULL);
-    it->sent_ns = bench_now_ns();
-    hl_interrupt(it->handle);
-    return NULL;
+    for (;;) { /* until the call is running: an interrupt between calls does nothing */
+        it->sent_ns = bench_now_ns();
+        if (hl_interrupt(it->handle))
+            return NULL;
+        nanosleep(&retry, NULL);
+    }
 }
 
 static int interrupt_sample(bench_ctx *c, uint64_t *ns)
