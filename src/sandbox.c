@@ -99,7 +99,7 @@ static int write_peb(hl_sandbox *sb)
 static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file, size_t len)
 {
     const hl__layout *l = &sb->layout;
-    int rc = hl__mem_map(&sb->mem, l->total);
+    int rc = hl__vm_acquire(l->total, &sb->mem, &sb->vm);
     if (rc)
         return rc;
     uint8_t *image = hl__mem_setup_ptr(&sb->mem, l->r[HL_R_IMAGE].gpa, elf->span);
@@ -169,7 +169,7 @@ static int create(hl_sandbox *sb, const uint8_t *file, size_t len)
     sb->guest_id = hl__hash64(&sb->layout, sizeof sb->layout, guest_hash(&elf, file));
     uint64_t entry = sb->layout.r[HL_R_IMAGE].gpa + (elf.entry - elf.link_base);
     hl__cpu_initial_state(&sb->layout, entry, &init);
-    return hl__vm_create(sb->mem.base, sb->mem.size, &init, &sb->vm);
+    return hl__vm_start(sb->vm, &init);
 }
 
 HL_API int hl_sandbox_new_from_memory(const hl_config *cfg, const void *elf, size_t len,
@@ -308,9 +308,8 @@ HL_API void hl_sandbox_destroy(hl_sandbox *sb)
 {
     if (!sb)
         return;
-    hl__vm_destroy(sb->vm);
+    hl__vm_release(sb->vm, &sb->mem);
     hl__timer_destroy(&sb->timer);
-    hl__mem_unmap(&sb->mem);
     hl__dirty_free(&sb->dirty);
     hl_snapshot_release(sb->base);
     hl_interrupt_release(sb->interrupt); /* other holders keep a handle that does nothing */

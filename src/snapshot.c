@@ -350,13 +350,11 @@ static int build_from(hl_sandbox *sb, hl_snapshot *s)
     sb->layout = s->layout;
     sb->guest_id = s->guest_id;
     memcpy(sb->cookie, s->cookie, sizeof sb->cookie);
-    int rc = hl__mem_map(&sb->mem, s->size);
+    int rc = hl__vm_acquire(s->size, &sb->mem, &sb->vm);
     if (!rc && !hl__snapshot_map(s, sb->mem.base, PROT_READ | PROT_WRITE))
         rc = hl__fail(HL_ENOMEM, "cannot map the snapshot's memory: %s", strerror(errno));
     if (!rc)
         rc = hl__sandbox_alloc_buffers(sb);
-    if (!rc)
-        rc = hl__vm_create(sb->mem.base, sb->mem.size, NULL, &sb->vm);
     if (!rc)
         rc = hl__vm_load_state(sb->vm, &s->cpu, 1);
     if (!rc)

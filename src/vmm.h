@@ -79,7 +79,20 @@ int hl__vm_tainted(const hl__vm *vm);
 uint64_t hl__vcpu_state_rip(const hl__vcpu_state *st);
 void hl__vcpu_state_set_rip(hl__vcpu_state *st, uint64_t rip);
 
-/* Releases the VM: back to the recycling pool (memory slot removed) or closed. */
+/* A VM whose memory slot covers m, which gets fresh zeroed memory: a pooled VM that kept a slot
+ * of this size lends its address range (no slot change), else one is recycled or created.
+ * Returns 0, HL_ENOKVM, HL_EKVM or HL_ENOMEM. */
+int hl__vm_acquire(size_t size, hl__mem *m, hl__vm **out);
+
+/* Enters the guest fresh at init (a recycled vCPU's FPU and pending events are cleared). */
+int hl__vm_start(hl__vm *vm, const hl__cpu_init *init);
+
+/* Gives back a sandbox's VM and memory together: the pages are dropped and the VM is pooled with
+ * its slot and address range, or (tainted, pool full) closed and the memory unmapped. Frees
+ * m's host-write bitmap. vm may be NULL. */
+void hl__vm_release(hl__vm *vm, hl__mem *m);
+
+/* Closes a VM that is not to be reused (its slot points at memory the caller keeps). */
 void hl__vm_destroy(hl__vm *vm);
 
 #define HL_VM_POOL_MAX 256

@@ -21,6 +21,8 @@ struct hl__vm {
     size_t run_size;
     uint64_t npages;   /* pages in the memory slot */
     int tainted;       /* an exit left an instruction for KVM to finish on the next run */
+    int recycled;      /* ran for an earlier sandbox: FPU and events must be cleared at start */
+    hl__mem slot_mem;  /* while pooled: the address range the memory slot still covers */
 };
 
 typedef struct kvm_state {
@@ -163,15 +165,23 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static hl__vm *pool[HL_VM_POOL_MAX];
 static unsigned pool_count, pool_limit = HL_VM_POOL_DEFAULT;
 
-static hl__vm *pool_take(void)
+/* A pooled VM whose slot covers exactly `size` bytes (any size when size is 0), or NULL. */
+static hl__vm *pool_take_sized(size_t size)
 {
     hl__vm *vm = NULL;
     pthread_mutex_lock(&pool_lock);
-    if (pool_count)
-        vm = pool[--pool_count];
+    for (unsigned i = pool_count; i-- > 0;) {
+        if (size == 0 || pool[i]->slot_mem.size == size) {
+            vm = pool[i];
+            pool[i] = pool[--pool_count];
+            break;
+        }
+    }
     pthread_mutex_unlock(&pool_lock);
     return vm;
 }
+
+static hl__vm *pool_take(void) { return pool_take_sized(0); }
 
 static int pool_give(hl__vm *vm)
 {
@@ -187,6 +197,7 @@ static int pool_give(hl__vm *vm)
 
 static void close_vm(hl__vm *vm)
 {
+    hl__mem_unmap(&vm->slot_mem);
     if (vm->run)
         munmap(vm->run, vm->run_size);
     if (vm->vcpu_fd >= 0)
@@ -254,11 +265,15 @@ static int clear_events(hl__vm *vm)
     return 0;
 }
 
+/* Points a pooled VM's slot at other memory (its own range is given up). */
 static int recycle(hl__vm *vm, void *mem, size_t size)
 {
     vm->npages = size / 4096;
     vm->run->kvm_dirty_regs = 0; /* registers a restore left for a run that never came */
-    return set_slot(vm, mem, size);
+    vm->recycled = 1;
+    int rc = set_slot(vm, NULL, 0);
+    hl__mem_unmap(&vm->slot_mem);
+    return rc ? rc : set_slot(vm, mem, size);
 }
 
 int hl__vm_create(void *mem, size_t size, const hl__cpu_init *init, hl__vm **out)
@@ -269,10 +284,6 @@ int hl__vm_create(void *mem, size_t size, const hl__cpu_init *init, hl__vm **out
     int rc;
     if (vm) {
         rc = recycle(vm, mem, size);
-        if (rc == 0 && init)
-            rc = clear_fpu(vm);
-        if (rc == 0 && init)
-            rc = clear_events(vm);
     } else {
         if (!(vm = calloc(1, sizeof *vm)))
             return hl__fail(HL_ENOMEM, "out of memory creating a VM");
@@ -280,13 +291,83 @@ int hl__vm_create(void *mem, size_t size, const hl__cpu_init *init, hl__vm **out
         rc = create_fds(vm, mem, size);
     }
     if (rc == 0 && init)
-        rc = load_state(vm, init);
+        rc = hl__vm_start(vm, init);
     if (rc) {
         close_vm(vm);
         return rc;
     }
     *out = vm;
     return 0;
+}
+
+/* A pooled VM with a slot of this size: new zeroed memory goes into the same address range, so
+ * the slot stays as it is (changing a slot waits for an SRCU grace period in the kernel). */
+static hl__vm *take_with_memory(size_t size, hl__mem *m)
+{
+    hl__vm *vm = pool_take_sized(size);
+    if (!vm)
+        return NULL;
+    *m = vm->slot_mem;
+    memset(&vm->slot_mem, 0, sizeof vm->slot_mem);
+    if (mmap(m->base, m->size, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED) {
+        hl__mem_unmap(m);
+        close_vm(vm);
+        return NULL;
+    }
+    vm->run->kvm_dirty_regs = 0;
+    vm->recycled = 1;
+    return vm;
+}
+
+int hl__vm_acquire(size_t size, hl__mem *m, hl__vm **out)
+{
+    if (!hl__vmm_available())
+        return HL_ENOKVM;
+    hl__vm *vm = take_with_memory(size, m);
+    if (vm) {
+        *out = vm;
+        return 0;
+    }
+    int rc = hl__mem_map(m, size);
+    if (!rc && (rc = hl__vm_create(m->base, m->size, NULL, out)))
+        hl__mem_unmap(m);
+    return rc;
+}
+
+int hl__vm_start(hl__vm *vm, const hl__cpu_init *init)
+{
+    int rc = 0;
+    if (vm->recycled)
+        rc = clear_fpu(vm);
+    if (!rc && vm->recycled)
+        rc = clear_events(vm);
+    return rc ? rc : load_state(vm, init);
+}
+
+/* Drops the guest's pages but keeps the address range reserved for the slot: KVM's MMU notifier
+ * zaps every mapping of the old pages (and flushes the guest TLB) as they go. */
+static int drop_memory(hl__mem *m)
+{
+    return mmap(m->base, m->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+                -1, 0) == MAP_FAILED
+               ? -1
+               : 0;
+}
+
+void hl__vm_release(hl__vm *vm, hl__mem *m)
+{
+    free(m->host_dirty);
+    m->host_dirty = NULL;
+    if (vm && !vm->tainted && m->map && drop_memory(m) == 0) {
+        vm->slot_mem = *m;
+        memset(m, 0, sizeof *m);
+        if (pool_give(vm))
+            return;
+    }
+    if (vm)
+        close_vm(vm); /* also unmaps a range it took over */
+    hl__mem_unmap(m);
 }
 
 static void translate_io(const struct kvm_run *run, size_t run_size, hl__exit *e)
@@ -474,10 +555,6 @@ void hl__vm_clear_kick(hl__vm *vm)
 
 void hl__vm_destroy(hl__vm *vm)
 {
-    if (!vm)
-        return;
-    if (!vm->tainted && vm->vcpu_fd >= 0 && vm->run && set_slot(vm, NULL, 0) == 0 &&
-        pool_give(vm))
-        return;
-    close_vm(vm);
+    if (vm)
+        close_vm(vm);
 }
