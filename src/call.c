@@ -52,11 +52,12 @@ static int check_cookie(hl_sandbox *sb)
 
 int hl__run_until_done(hl_sandbox *sb)
 {
-    int rc = hl__timer_arm(&sb->timer, sb->cfg.time_limit_ms);
+    pid_t tid = hl__gettid(); /* the thread the timer and interrupts signal */
+    int rc = hl__timer_arm(&sb->timer, sb->cfg.time_limit_ms, tid);
     if (rc)
         return rc;
     int was_blocked = hl__kick_unblock(); /* interrupts and the timer must reach KVM_RUN */
-    hl__interrupt_begin(sb->interrupt, sb->vm);
+    hl__interrupt_begin(sb->interrupt, sb->vm, tid);
     rc = run_loop(sb);
     if (hl__interrupt_end(sb->interrupt) && !rc)
         rc = hl__poison(sb, hl__fail(HL_ECANCELLED, "call cancelled by hl_interrupt"));

@@ -21,10 +21,10 @@ hl_interrupt_handle *hl__interrupt_new(void)
     return h;
 }
 
-void hl__interrupt_begin(hl_interrupt_handle *h, hl__vm *vm)
+void hl__interrupt_begin(hl_interrupt_handle *h, hl__vm *vm, pid_t tid)
 {
     pthread_mutex_lock(&h->lock);
-    h->tid = (pid_t)syscall(SYS_gettid);
+    h->tid = tid;
     h->vm = vm;
     __atomic_store_n(&h->cancel, 0, __ATOMIC_RELAXED);
     hl__vm_clear_kick(vm);

@@ -24,7 +24,7 @@ hl_interrupt_handle *hl__interrupt_new(void);
  * the thread, so later interrupts do nothing, and returns 1 if the call was interrupted (also when
  * the interrupt came after the guest's last exit: hl_interrupt then returned true, so the call must
  * end with HL_ECANCELLED). */
-void hl__interrupt_begin(hl_interrupt_handle *h, hl__vm *vm);
+void hl__interrupt_begin(hl_interrupt_handle *h, hl__vm *vm, pid_t tid);
 int hl__interrupt_end(hl_interrupt_handle *h);
 
 /* 1 if the running call was asked to stop. */

@@ -147,8 +147,8 @@ int hl__sandbox_alloc_buffers(hl_sandbox *sb)
 /* Identifies the guest by what it loads (entry, segments and their bytes), not by debug info. */
 static uint64_t guest_hash(const hl__elf *elf, const uint8_t *file)
 {
-    uint64_t fields[6] = {(uint64_t)elf->is_pie, elf->link_base, elf->span,
-                          elf->entry,           elf->rela_offset, elf->rela_count};
+    uint64_t fields[6] = {(uint64_t)elf->is_pie, elf->link_base, elf->span, elf->entry,
+                          elf->rela_offset,      elf->rela_count};
     uint64_t h = hl__hash64(fields, sizeof fields, HL_ABI_VERSION);
     for (size_t i = 0; i < elf->nsegments; i++) {
         const hl__elf_segment *g = &elf->seg[i];

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -88,7 +87,7 @@ static void set_base(hl_sandbox *sb, hl_snapshot *s)
 
 /* ---------------------------------------------------------------- taking */
 
-static int page_is_zero(const uint8_t *p)
+int hl__page_is_zero(const uint8_t *p)
 {
     uint64_t acc = 0, w;
     for (unsigned i = 0; i < PAGE; i += 8) {
@@ -98,15 +97,16 @@ static int page_is_zero(const uint8_t *p)
     return acc == 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n, off_t off)
+int hl__pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 {
+    const uint8_t *b = p;
     while (n) {
-        ssize_t w = pwrite(fd, p, n, off);
+        ssize_t w = pwrite(fd, b, n, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             return -1;
-        p += w, n -= (size_t)w, off += w;
+        b += w, n -= (size_t)w, off += (uint64_t)w;
     }
     return 0;
 }
@@ -120,9 +120,9 @@ static int capture_memory(const hl_sandbox *sb, hl_snapshot *s)
         return hl__fail(HL_ENOMEM, "cannot create snapshot memory: %s", strerror(errno));
     for (size_t page = 0, npages = s->size / PAGE; page < npages;) {
         size_t run = 0;
-        while (page + run < npages && !page_is_zero(sb->mem.base + (page + run) * PAGE))
+        while (page + run < npages && !hl__page_is_zero(sb->mem.base + (page + run) * PAGE))
             run++;
-        if (run && write_all(s->fd, sb->mem.base + page * PAGE, run * PAGE, (off_t)(page * PAGE)))
+        if (run && hl__pwrite_all(s->fd, sb->mem.base + page * PAGE, run * PAGE, page * PAGE))
             return hl__fail(HL_ENOMEM, "cannot fill snapshot memory: %s", strerror(errno));
         page += run + 1;
     }
@@ -253,7 +253,7 @@ static int replace_tainted_vm(hl_sandbox *sb)
     hl__vm *vm;
     if (!hl__vm_tainted(sb->vm))
         return 0;
-    int rc = hl__vm_create(sb->mem.base, sb->mem.size, NULL, &vm);
+    int rc = hl__vm_create(sb->mem.base, sb->mem.size, &vm);
     if (rc)
         return rc;
     hl__vm_destroy(sb->vm);
@@ -289,11 +289,9 @@ static void adopt_tables(hl_sandbox *sb, hl_snapshot *s)
         use_fns_of(sb, s);
 }
 
-HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *s)
+/* The restore itself; leaves this thread's error detail alone unless it fails. */
+static int restore(hl_sandbox *sb, hl_snapshot *s)
 {
-    hl__clear_error();
-    if (!sb || !s)
-        return hl__fail(HL_EINVAL, "hl_sandbox_restore: sandbox and snapshot must not be NULL");
     int rc = check_between_calls(sb, "restore");
     if (!rc)
         rc = check_fits(sb, s);
@@ -316,16 +314,20 @@ HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *s)
     return 0;
 }
 
+HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *s)
+{
+    hl__clear_error();
+    if (!sb || !s)
+        return hl__fail(HL_EINVAL, "hl_sandbox_restore: sandbox and snapshot must not be NULL");
+    return restore(sb, s);
+}
+
 int hl__reset_after_call(hl_sandbox *sb, int call_rc)
 {
-    char detail[1024];
     if (!sb->cfg.reset_after_call || !sb->base)
         return call_rc;
-    snprintf(detail, sizeof detail, "%s", hl_last_error()); /* the restore clears it */
-    int rc = hl_sandbox_restore(sb, sb->base);
-    if (call_rc)
-        return hl__fail(call_rc, "%s", detail);
-    return rc;
+    int rc = restore(sb, sb->base); /* keeps the failed call's detail when it succeeds */
+    return call_rc ? call_rc : rc;
 }
 
 /* ---------------------------------------------------------------- creating from */

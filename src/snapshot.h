@@ -36,6 +36,11 @@ struct hl_snapshot {
  * or NULL. */
 uint8_t *hl__snapshot_map(const hl_snapshot *s, void *addr, int prot);
 
+/* Writing memory images (snapshot.c and snapshot_file.c): whether a 4 KiB page is all zero (it is
+ * then left as a hole), and pwrite of all n bytes at off (0, or -1 with errno). */
+int hl__page_is_zero(const uint8_t *p);
+int hl__pwrite_all(int fd, const void *p, size_t n, uint64_t off);
+
 /* Decodes s->guest_sigs into s->fns. Returns 0 or HL_ESNAPSHOT. */
 int hl__snapshot_decode_fns(hl_snapshot *s);
 

@@ -89,42 +89,18 @@ static void fill_header(const hl_snapshot *s, file_header *h)
     h->checksum = checksum(h, s->guest_sigs, s->guest_sigs_len, s->host_sigs, s->host_sigs_len);
 }
 
-static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t w = pwrite(fd, b, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w, n -= (size_t)w, off += (uint64_t)w;
-    }
-    return 0;
-}
-
-static int is_zero(const uint8_t *p, size_t n)
-{
-    uint64_t acc = 0, w;
-    for (size_t i = 0; i < n; i += 8) {
-        memcpy(&w, p + i, 8);
-        acc |= w;
-    }
-    return acc == 0;
-}
-
 static int write_file(int fd, const hl_snapshot *s)
 {
     file_header h;
     fill_header(s, &h);
     if (ftruncate(fd, (off_t)(h.memory_offset + h.memory_size)) != 0 ||
-        pwrite_all(fd, &h, sizeof h, 0) ||
-        pwrite_all(fd, s->guest_sigs, s->guest_sigs_len, h.guest_sigs_offset) ||
-        pwrite_all(fd, s->host_sigs, s->host_sigs_len, h.host_sigs_offset))
+        hl__pwrite_all(fd, &h, sizeof h, 0) ||
+        hl__pwrite_all(fd, s->guest_sigs, s->guest_sigs_len, h.guest_sigs_offset) ||
+        hl__pwrite_all(fd, s->host_sigs, s->host_sigs_len, h.host_sigs_offset))
         return -1;
     for (uint64_t off = 0; off < s->size; off += PAGE)
-        if (!is_zero(s->mem + off, PAGE) &&
-            pwrite_all(fd, s->mem + off, PAGE, h.memory_offset + off))
+        if (!hl__page_is_zero(s->mem + off) &&
+            hl__pwrite_all(fd, s->mem + off, PAGE, h.memory_offset + off))
             return -1;
     return fdatasync(fd);
 }

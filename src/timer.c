@@ -91,14 +91,18 @@ void hl__kick_reblock(int was_blocked)
     pthread_sigmask(SIG_BLOCK, &only, NULL);
 }
 
-int hl__timer_arm(hl__timer *t, uint32_t ms)
+pid_t hl__gettid(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+int hl__timer_arm(hl__timer *t, uint32_t ms, pid_t tid)
 {
     t->deadline_ns = 0;
     if (ms == 0)
         return 0;
     if (hl__kick_ready())
         return hl__fail(HL_ESIGNAL, "signal SIGRTMIN+5 has another handler; time limits need it");
-    pid_t tid = (pid_t)syscall(SYS_gettid);
     if (!t->created || t->tid != tid) {
         int rc = retarget(t, tid);
         if (rc)

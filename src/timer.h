@@ -24,9 +24,12 @@ int hl__kick_ready(void);
 int hl__kick_unblock(void);
 void hl__kick_reblock(int was_blocked);
 
-/* Starts a limit of ms milliseconds (0 = none) for the calling thread. Returns 0, HL_ESIGNAL or
- * HL_ENOMEM. */
-int hl__timer_arm(hl__timer *t, uint32_t ms);
+/* Starts a limit of ms milliseconds (0 = none) for the calling thread, whose kernel thread id is
+ * tid. Returns 0, HL_ESIGNAL or HL_ENOMEM. */
+int hl__timer_arm(hl__timer *t, uint32_t ms, pid_t tid);
+
+/* The calling thread's kernel thread id (one system call). */
+pid_t hl__gettid(void);
 /* Stops it (no signal will arrive afterwards). */
 void hl__timer_disarm(hl__timer *t);
 /* 1 if the limit armed last has passed. */

@@ -33,10 +33,10 @@ typedef struct hl__exit {
 /* 1 if the hypervisor can be used; otherwise 0 with hl_last_error saying why. */
 int hl__vmm_available(void);
 
-/* Creates a VM with one vCPU whose memory is mem[0..size) at gpa 0, and loads `init` (unless
- * NULL: the caller then loads a saved state).
+/* A VM (recycled or new) with one vCPU whose memory slot is mem[0..size) at gpa 0, for memory
+ * the caller already has; the caller then loads a state (hl__vm_start or hl__vm_load_state).
  * Returns 0, HL_ENOKVM, HL_EKVM or HL_ENOMEM. */
-int hl__vm_create(void *mem, size_t size, const hl__cpu_init *init, hl__vm **out);
+int hl__vm_create(void *mem, size_t size, hl__vm **out);
 
 /* Saved vCPU state: registers, special registers, FPU/SSE (backend-defined bytes). */
 #define HL_VCPU_STATE_SIZE 1024

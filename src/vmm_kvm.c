@@ -19,10 +19,10 @@ struct hl__vm {
     int vcpu_fd;
     struct kvm_run *run;
     size_t run_size;
-    uint64_t npages;   /* pages in the memory slot */
-    int tainted;       /* an exit left an instruction for KVM to finish on the next run */
-    int recycled;      /* ran for an earlier sandbox: FPU and events must be cleared at start */
-    hl__mem slot_mem;  /* while pooled: the address range the memory slot still covers */
+    uint64_t npages;  /* pages in the memory slot */
+    int tainted;      /* an exit left an instruction for KVM to finish on the next run */
+    int recycled;     /* ran for an earlier sandbox: FPU and events must be cleared at start */
+    hl__mem slot_mem; /* while pooled: the address range the memory slot still covers */
 };
 
 typedef struct kvm_state {
@@ -181,7 +181,10 @@ static hl__vm *pool_take_sized(size_t size)
     return vm;
 }
 
-static hl__vm *pool_take(void) { return pool_take_sized(0); }
+static hl__vm *pool_take(void)
+{
+    return pool_take_sized(0);
+}
 
 static int pool_give(hl__vm *vm)
 {
@@ -276,7 +279,7 @@ static int recycle(hl__vm *vm, void *mem, size_t size)
     return rc ? rc : set_slot(vm, mem, size);
 }
 
-int hl__vm_create(void *mem, size_t size, const hl__cpu_init *init, hl__vm **out)
+int hl__vm_create(void *mem, size_t size, hl__vm **out)
 {
     if (!hl__vmm_available())
         return HL_ENOKVM;
@@ -290,8 +293,6 @@ int hl__vm_create(void *mem, size_t size, const hl__cpu_init *init, hl__vm **out
         vm->vm_fd = vm->vcpu_fd = -1;
         rc = create_fds(vm, mem, size);
     }
-    if (rc == 0 && init)
-        rc = hl__vm_start(vm, init);
     if (rc) {
         close_vm(vm);
         return rc;
@@ -330,7 +331,7 @@ int hl__vm_acquire(size_t size, hl__mem *m, hl__vm **out)
         return 0;
     }
     int rc = hl__mem_map(m, size);
-    if (!rc && (rc = hl__vm_create(m->base, m->size, NULL, out)))
+    if (!rc && (rc = hl__vm_create(m->base, m->size, out)))
         hl__mem_unmap(m);
     return rc;
 }
@@ -349,8 +350,8 @@ int hl__vm_start(hl__vm *vm, const hl__cpu_init *init)
  * zaps every mapping of the old pages (and flushes the guest TLB) as they go. */
 static int drop_memory(hl__mem *m)
 {
-    return mmap(m->base, m->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-                -1, 0) == MAP_FAILED
+    return mmap(m->base, m->size, PROT_NONE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED
                ? -1
                : 0;
 }
@@ -392,7 +393,10 @@ static int leaves_work(const struct kvm_run *run)
     return run->io.direction != KVM_EXIT_IO_OUT || run->io.count != 1;
 }
 
-int hl__vm_tainted(const hl__vm *vm) { return vm->tainted; }
+int hl__vm_tainted(const hl__vm *vm)
+{
+    return vm->tainted;
+}
 
 int hl__vm_run(hl__vm *vm, hl__exit *e)
 {
