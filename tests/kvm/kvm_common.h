@@ -10,14 +10,31 @@
 
 #include "harness.h"
 
-/* The test guest: $HL_TEST_GUEST_DIR/simpleguest.elf, by default build/guests/ under the
- * directory the tests run from (the repository root, as `make test` runs them). */
+/* "$env/name", or "fallback/name" when $env is unset or empty, written into buf. */
+static inline const char *test_file_path(char *buf, size_t size, const char *env,
+                                         const char *fallback, const char *name)
+{
+    const char *dir = getenv(env);
+    snprintf(buf, size, "%s/%s", dir && *dir ? dir : fallback, name);
+    return buf;
+}
+
+/* The test guests: $HL_TEST_GUEST_DIR/NAME.elf, by default build/guests/ under the directory the
+ * tests run from (the repository root, as `make test` runs them). Each thread has its own buffer:
+ * the stress tests create sandboxes from several threads, and one shared buffer being rewritten
+ * while another thread opens the path made that open fail. */
 static inline const char *guest_path(void)
 {
-    static char path[4096];
-    const char *dir = getenv("HL_TEST_GUEST_DIR");
-    snprintf(path, sizeof path, "%s/simpleguest.elf", dir && *dir ? dir : "build/guests");
-    return path;
+    static _Thread_local char path[4096];
+    return test_file_path(path, sizeof path, "HL_TEST_GUEST_DIR", "build/guests",
+                          "simpleguest.elf");
+}
+
+static inline const char *hostile_path(void)
+{
+    static _Thread_local char path[4096];
+    return test_file_path(path, sizeof path, "HL_TEST_GUEST_DIR", "build/guests",
+                          "hostileguest.elf");
 }
 
 /* Skips (never passes) the running test when /dev/kvm cannot be used. */

@@ -19,10 +19,8 @@ typedef struct run_result {
 
 static const char *hl_run_path(void)
 {
-    static char path[4096];
-    const char *dir = getenv("HL_TEST_BIN_DIR");
-    snprintf(path, sizeof path, "%s/hl-run", dir && *dir ? dir : "build/bin");
-    return path;
+    static _Thread_local char path[4096];
+    return test_file_path(path, sizeof path, "HL_TEST_BIN_DIR", "build/bin", "hl-run");
 }
 
 static int temp_file(char *name)

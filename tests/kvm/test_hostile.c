@@ -23,14 +23,6 @@
 
 #include "kvm_common.h"
 
-static const char *hostile_path(void)
-{
-    static char path[4096];
-    const char *dir = getenv("HL_TEST_GUEST_DIR");
-    snprintf(path, sizeof path, "%s/hostileguest.elf", dir && *dir ? dir : "build/guests");
-    return path;
-}
-
 static int slow_machine(void)
 {
     return getenv("HL_TEST_UNDER_VALGRIND") != NULL;

@@ -14,14 +14,6 @@
 
 #define CANCELLED_DETAIL "call cancelled by hl_interrupt"
 
-static const char *hostile_path(void)
-{
-    static char path[4096];
-    const char *dir = getenv("HL_TEST_GUEST_DIR");
-    snprintf(path, sizeof path, "%s/hostileguest.elf", dir && *dir ? dir : "build/guests");
-    return path;
-}
-
 static double now_ms(void)
 {
     struct timespec ts;

@@ -280,9 +280,7 @@ static const char *tmp_path(const char *name)
 static const char *guest_file(const char *name)
 {
     static char path[PATH_MAX];
-    const char *dir = getenv("HL_TEST_GUEST_DIR");
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "build/guests", name);
-    return path;
+    return test_file_path(path, sizeof path, "HL_TEST_GUEST_DIR", "build/guests", name);
 }
 
 /* Small sizes keep the image small: 16 KiB stack, 64 KiB heap, 4 KiB buffers. */

@@ -51,10 +51,9 @@ static hl_sandbox *from_at(const char *file, int line, const hl_config *cfg, hl_
 
 static const char *other_guest_path(void)
 {
-    static char path[4096];
-    const char *dir = getenv("HL_TEST_GUEST_DIR");
-    snprintf(path, sizeof path, "%s/otherguest.elf", dir && *dir ? dir : "build/guests");
-    return path;
+    static _Thread_local char path[4096];
+    return test_file_path(path, sizeof path, "HL_TEST_GUEST_DIR", "build/guests",
+                          "otherguest.elf");
 }
 
 /* PebRegion indexes (see the guest). */
