@@ -6,11 +6,15 @@
 #include "error.h"
 #include "x86.h"
 
+/* Accessed is preset everywhere and Dirty on every writable page: the guest has no use for them,
+ * and left clear they make KVM write the guest's page tables on first access (dirtying page-table
+ * pages every call) and map a writable page read-only on a first read, so that the first write
+ * to it faults a second time. */
 #define USER_RO (X86_PTE_P | X86_PTE_US | X86_PTE_NX | X86_PTE_A)
-#define USER_RW (X86_PTE_P | X86_PTE_RW | X86_PTE_US | X86_PTE_NX | X86_PTE_A)
-#define SUPER_RW (X86_PTE_P | X86_PTE_RW | X86_PTE_NX | X86_PTE_A)
+#define USER_RW (X86_PTE_P | X86_PTE_RW | X86_PTE_US | X86_PTE_NX | X86_PTE_A | X86_PTE_D)
+#define SUPER_RW (X86_PTE_P | X86_PTE_RW | X86_PTE_NX | X86_PTE_A | X86_PTE_D)
 #define SUPER_RX (X86_PTE_P | X86_PTE_A)
-#define TABLE (X86_PTE_P | X86_PTE_RW | X86_PTE_US)
+#define TABLE (X86_PTE_P | X86_PTE_RW | X86_PTE_US | X86_PTE_A)
 
 static uint64_t image_flags(const hl__layout *l, const hl__elf *elf, hl_gpa gpa)
 {
@@ -24,7 +28,7 @@ static uint64_t image_flags(const hl__layout *l, const hl__elf *elf, hl_gpa gpa)
             continue;
         uint64_t f = X86_PTE_P | X86_PTE_US | X86_PTE_A;
         if (s->prot & HL_PROT_W)
-            f |= X86_PTE_RW;
+            f |= X86_PTE_RW | X86_PTE_D;
         if (!(s->prot & HL_PROT_X))
             f |= X86_PTE_NX;
         return f;
@@ -95,13 +99,20 @@ static uint64_t entry_at(const uint8_t *mem, hl_gpa table, unsigned i)
     return v & ~ACCESSED_DIRTY;
 }
 
+/* An upper-level entry pointing at `table`, as entry_at reads it. */
+static uint64_t table_entry(hl_gpa table)
+{
+    return (table | TABLE) & ~ACCESSED_DIRTY;
+}
+
 static int check_upper(const uint8_t *mem, const hl__layout *l, const char **why)
 {
     hl_gpa pdpt = l->pml4 + HL_PAGE, pd = pdpt + HL_PAGE, pt0 = pd + HL_PAGE;
     for (unsigned i = 0; i < 512; i++) {
-        uint64_t want_pd = i < l->npt ? (pt0 + i * HL_PAGE) | TABLE : 0;
-        if (entry_at(mem, l->pml4, i) != (i == 0 ? pdpt | TABLE : 0) ||
-            entry_at(mem, pdpt, i) != (i == 0 ? pd | TABLE : 0) || entry_at(mem, pd, i) != want_pd)
+        uint64_t want_pd = i < l->npt ? table_entry(pt0 + i * HL_PAGE) : 0;
+        if (entry_at(mem, l->pml4, i) != (i == 0 ? table_entry(pdpt) : 0) ||
+            entry_at(mem, pdpt, i) != (i == 0 ? table_entry(pd) : 0) ||
+            entry_at(mem, pd, i) != want_pd)
             return *why = "upper-level page tables differ from the layout's", -1;
     }
     return 0;
