@@ -453,6 +453,34 @@ int hl__elf_parse(const uint8_t *file, size_t len, hl__elf *out)
     return 0;
 }
 
+/* A file range's end, or UINT64_MAX if it overflows. */
+static uint64_t range_end(uint64_t off, uint64_t n)
+{
+    uint64_t end;
+    return __builtin_add_overflow(off, n, &end) ? UINT64_MAX : end;
+}
+
+uint64_t hl__elf_needed_len(const uint8_t *head, size_t head_len, uint64_t file_len)
+{
+    Elf64_Ehdr eh;
+    if (head_len < sizeof eh)
+        return file_len;
+    memcpy(&eh, head, sizeof eh);
+    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_phentsize != sizeof(Elf64_Phdr))
+        return file_len;
+    uint64_t need = range_end(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr));
+    if (need > head_len)
+        return file_len;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, head + eh.e_phoff + (uint64_t)i * sizeof ph, sizeof ph);
+        uint64_t end = range_end(ph.p_offset, ph.p_filesz);
+        if ((ph.p_type == PT_LOAD || ph.p_type == PT_DYNAMIC) && end > need)
+            need = end;
+    }
+    return need < file_len ? need : file_len;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Loading. The image was validated by hl__elf_parse; every bound is checked again anyway. */
 

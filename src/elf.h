@@ -41,6 +41,14 @@ typedef struct hl__elf {
  * outside executable code, spans over HL_ELF_MAX_SPAN. Never reads outside file[0..len). */
 int hl__elf_parse(const uint8_t *file, size_t len, hl__elf *out);
 
+/* How many leading bytes of a file_len-byte file hl__elf_parse and hl__elf_load can use, judged
+ * from its first head_len bytes: the end of the program header table and of every PT_LOAD and
+ * PT_DYNAMIC's file bytes (debug information and section headers after them are never read).
+ * file_len whenever the head cannot tell (too short, not an ELF, the table beyond the head), so
+ * the parser then sees the whole file and reports what is wrong with it. Never reads outside
+ * head[0..head_len). */
+uint64_t hl__elf_needed_len(const uint8_t *head, size_t head_len, uint64_t file_len);
+
 /* Copies the segments of a parsed image into dst[0..dst_len), which the guest will see at
  * load_base (load_base == link_base for ET_EXEC), zero-fills the rest of each segment's memsz and
  * applies the relocations for that base. dst must be zeroed by the caller. Returns 0, or HL_EELF

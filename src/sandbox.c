@@ -13,6 +13,7 @@
 #include "bstack.h"
 #include "config.h"
 #include "cpu.h"
+#include "elf.h"
 #include "error.h"
 #include "paging.h"
 #include "snapshot.h"
@@ -20,6 +21,27 @@
 
 #define MAX_ELF_FILE (HL_ELF_MAX_SPAN + 64ull * 1024 * 1024)
 
+#define ELF_HEAD_BYTES 4096 /* read first: the ELF and program headers of any normal guest */
+
+/* Reads bytes [got, n) of the file into buf; 0, or -1 with errno (0 if the file shrank). */
+static int read_range(int fd, uint8_t *buf, size_t got, size_t n)
+{
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = 0;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* Reads the part of the guest file that loading uses: its headers, then only up to the end of
+ * its loadable bytes (debug information, often most of the file, is never read). */
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -31,25 +53,33 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
         return hl__fail(HL_EIO, "guest '%s' is not a regular file of at most %llu bytes", path,
                         (unsigned long long)MAX_ELF_FILE);
     }
-    size_t n = (size_t)st.st_size, got = 0;
-    uint8_t *buf = malloc(n ? n : 1);
+    size_t size = (size_t)st.st_size, head = size < ELF_HEAD_BYTES ? size : ELF_HEAD_BYTES;
+    uint8_t *buf = malloc(head ? head : 1), *grown;
     if (!buf) {
         close(fd);
         return hl__fail(HL_ENOMEM, "out of memory reading '%s'", path);
     }
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r <= 0) {
-            if (r < 0 && errno == EINTR)
-                continue;
+    size_t n = head;
+    int rc = read_range(fd, buf, 0, head);
+    if (rc == 0) {
+        uint64_t need = hl__elf_needed_len(buf, head, size);
+        n = need > head ? (size_t)need : head;
+    }
+    if (rc == 0 && n > head) {
+        if (!(grown = realloc(buf, n))) {
             free(buf);
             close(fd);
-            return hl__fail(HL_EIO, "cannot read guest '%s': %s", path,
-                            r < 0 ? strerror(errno) : "file shrank");
+            return hl__fail(HL_ENOMEM, "out of memory reading '%s'", path);
         }
-        got += (size_t)r;
+        buf = grown;
+        rc = read_range(fd, buf, head, n);
     }
     close(fd);
+    if (rc) {
+        free(buf);
+        return hl__fail(HL_EIO, "cannot read guest '%s': %s", path,
+                        errno ? strerror(errno) : "file shrank");
+    }
     *out = buf;
     *len = n;
     return 0;
@@ -74,7 +104,7 @@ static hl_abi_region abi_region(const hl__layout *l, hl__region_id id)
     return r;
 }
 
-static int write_peb(hl_sandbox *sb)
+static int write_peb(hl_sandbox *sb, uint64_t seed)
 {
     const hl__layout *l = &sb->layout;
     hl_abi_peb peb;
@@ -82,9 +112,7 @@ static int write_peb(hl_sandbox *sb)
     peb.magic = HL_ABI_PEB_MAGIC;
     peb.abi_version = HL_ABI_VERSION;
     peb.log_level = sb->cfg.log_fn ? (uint32_t)sb->cfg.log_level : HL_ABI_LOG_OFF;
-    int rc = random_bytes(&peb.seed, sizeof peb.seed);
-    if (rc)
-        return rc;
+    peb.seed = seed;
     peb.input = abi_region(l, HL_R_INPUT);
     peb.output = abi_region(l, HL_R_OUTPUT);
     peb.host_fns = abi_region(l, HL_R_HOST_FNS);
@@ -99,15 +127,20 @@ static int write_peb(hl_sandbox *sb)
 static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file, size_t len)
 {
     const hl__layout *l = &sb->layout;
-    int rc = hl__vm_acquire(l->total, &sb->mem, &sb->vm);
-    if (rc)
+    struct {
+        uint8_t cookie[sizeof sb->cookie];
+        uint64_t seed;
+    } rnd; /* one getrandom for both */
+    int rc = random_bytes(&rnd, sizeof rnd);
+    if (rc || (rc = hl__vm_acquire(l->total, &sb->mem, &sb->vm)))
         return rc;
+    memcpy(sb->cookie, rnd.cookie, sizeof sb->cookie);
     uint8_t *image = hl__mem_setup_ptr(&sb->mem, l->r[HL_R_IMAGE].gpa, elf->span);
     if (!image)
         return hl__fail(HL_EELF, "bad guest ELF: image outside guest memory");
     if ((rc = hl__elf_load(elf, file, len, image, elf->span, l->r[HL_R_IMAGE].gpa)) ||
         (rc = hl__paging_write(&sb->mem, l, elf)) || (rc = hl__cpu_write_tables(&sb->mem, l)) ||
-        (rc = write_peb(sb)) || (rc = random_bytes(sb->cookie, sizeof sb->cookie)))
+        (rc = write_peb(sb, rnd.seed)))
         return rc;
     hl__mem_write(&sb->mem, l->r[HL_R_STACK].gpa, sb->cookie, sizeof sb->cookie);
     hl__bstack_reset(&sb->mem, l->r[HL_R_INPUT]);
@@ -115,18 +148,13 @@ static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file,
     return 0;
 }
 
-/* Message buffers are mapped, not malloc'd: they are big, and destroy must give them back to the
- * system at once rather than leave holes in the heap. */
-static uint8_t *map_buffer(size_t n)
+/* The host's message buffers (decoded guest output, encoded input) share one mapping, not
+ * malloc'd: they are big, and destroy must give them back to the system at once rather than
+ * leave holes in the heap. */
+static size_t buffers_size(const hl_sandbox *sb)
 {
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-static void unmap_buffer(uint8_t *p, size_t n)
-{
-    if (p)
-        munmap(p, n);
+    size_t page = HL_PAGE;
+    return (sb->msg_cap + page - 1) / page * page + sb->enc_cap;
 }
 
 int hl__sandbox_alloc_buffers(hl_sandbox *sb)
@@ -137,10 +165,12 @@ int hl__sandbox_alloc_buffers(hl_sandbox *sb)
     sb->msg_cap =
         sb->cfg.input_size > sb->cfg.output_size ? sb->cfg.input_size : sb->cfg.output_size;
     sb->enc_cap = sb->cfg.input_size;
-    sb->msg = map_buffer(sb->msg_cap);
-    sb->enc = map_buffer(sb->enc_cap);
-    if (!sb->msg || !sb->enc)
+    void *p =
+        mmap(NULL, buffers_size(sb), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
         return hl__fail(HL_ENOMEM, "out of memory for message buffers");
+    sb->msg = p;
+    sb->enc = sb->msg + (buffers_size(sb) - sb->enc_cap);
     return hl__dirty_init(&sb->dirty, &sb->mem);
 }
 
@@ -316,8 +346,8 @@ HL_API void hl_sandbox_destroy(hl_sandbox *sb)
     hl__sigtable_free(&sb->host_fns);
     hl__sigtable_free(&sb->own_fns);
     hl_snapshot_release(sb->fns_owner);
-    unmap_buffer(sb->msg, sb->msg_cap);
-    unmap_buffer(sb->enc, sb->enc_cap);
+    if (sb->msg)
+        munmap(sb->msg, buffers_size(sb));
     free(sb);
 }
 

@@ -87,39 +87,6 @@ static void to_kvm_segment(const hl__segment *s, struct kvm_segment *k)
     k->g = s->g;
 }
 
-static int load_state(hl__vm *vm, const hl__cpu_init *init)
-{
-    struct kvm_sregs sregs;
-    struct kvm_regs regs;
-    if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
-        return hl__fail(HL_EKVM, "KVM_GET_SREGS: %s", strerror(errno));
-    sregs.cr0 = init->cr0;
-    sregs.cr3 = init->cr3;
-    sregs.cr4 = init->cr4;
-    sregs.efer = init->efer;
-    to_kvm_segment(&init->cs, &sregs.cs);
-    to_kvm_segment(&init->ss, &sregs.ss);
-    to_kvm_segment(&init->ds, &sregs.ds);
-    to_kvm_segment(&init->ds, &sregs.es);
-    to_kvm_segment(&init->ds, &sregs.fs);
-    to_kvm_segment(&init->ds, &sregs.gs);
-    to_kvm_segment(&init->tr, &sregs.tr);
-    sregs.gdt.base = init->gdt_base;
-    sregs.gdt.limit = init->gdt_limit;
-    sregs.idt.base = init->idt_base;
-    sregs.idt.limit = init->idt_limit;
-    if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
-        return hl__fail(HL_EKVM, "KVM_SET_SREGS: %s", strerror(errno));
-    memset(&regs, 0, sizeof regs);
-    regs.rip = init->rip;
-    regs.rsp = init->rsp;
-    regs.rdi = init->rdi;
-    regs.rflags = init->rflags;
-    if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
-        return hl__fail(HL_EKVM, "KVM_SET_REGS: %s", strerror(errno));
-    return 0;
-}
-
 /* Dirty logging in manual-protect mode with every bit initially set: no page is write-protected
  * (so no fault) until the library first clears it. */
 static int enable_dirty_log(hl__vm *vm, size_t size)
@@ -256,18 +223,6 @@ static int set_slot(hl__vm *vm, void *mem, size_t size)
     return 0;
 }
 
-/* A recycled vCPU entered fresh (not from a snapshot, whose load clears them) must not inherit
- * an exception or NMI the previous sandbox left pending. */
-static int clear_events(hl__vm *vm)
-{
-    struct kvm_vcpu_events events;
-    memset(&events, 0, sizeof events);
-    events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
-    if (ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &events) < 0)
-        return hl__fail(HL_EKVM, "KVM_SET_VCPU_EVENTS: %s", strerror(errno));
-    return 0;
-}
-
 /* Points a pooled VM's slot at other memory (its own range is given up). */
 static int recycle(hl__vm *vm, void *mem, size_t size)
 {
@@ -336,14 +291,70 @@ int hl__vm_acquire(size_t size, hl__mem *m, hl__vm **out)
     return rc;
 }
 
+static int load_state(hl__vm *vm, const kvm_state *st);
+
+/* The special registers of a new vCPU (KVM's reset state), read once from the first vCPU this
+ * process creates: every start begins from them, so it needs no KVM_GET_SREGS, and a recycled
+ * vCPU keeps nothing of its last sandbox (CR2, say) in them. */
+static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kvm_sregs reset_sregs;
+static int have_reset_sregs;
+
+static int initial_sregs(hl__vm *vm, struct kvm_sregs *out)
+{
+    pthread_mutex_lock(&reset_lock);
+    int have = have_reset_sregs;
+    if (have)
+        *out = reset_sregs;
+    pthread_mutex_unlock(&reset_lock);
+    if (have)
+        return 0;
+    if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, out) < 0)
+        return hl__fail(HL_EKVM, "KVM_GET_SREGS: %s", strerror(errno));
+    if (!vm->recycled) {
+        pthread_mutex_lock(&reset_lock);
+        reset_sregs = *out;
+        have_reset_sregs = 1;
+        pthread_mutex_unlock(&reset_lock);
+    }
+    return 0;
+}
+
+/* Sets what the guest's entry state says over KVM's reset state in *st. */
+static void put_entry_state(const hl__cpu_init *init, kvm_state *st)
+{
+    st->sregs.cr0 = init->cr0;
+    st->sregs.cr3 = init->cr3;
+    st->sregs.cr4 = init->cr4;
+    st->sregs.efer = init->efer;
+    to_kvm_segment(&init->cs, &st->sregs.cs);
+    to_kvm_segment(&init->ss, &st->sregs.ss);
+    to_kvm_segment(&init->ds, &st->sregs.ds);
+    to_kvm_segment(&init->ds, &st->sregs.es);
+    to_kvm_segment(&init->ds, &st->sregs.fs);
+    to_kvm_segment(&init->ds, &st->sregs.gs);
+    to_kvm_segment(&init->tr, &st->sregs.tr);
+    st->sregs.gdt.base = init->gdt_base;
+    st->sregs.gdt.limit = init->gdt_limit;
+    st->sregs.idt.base = init->idt_base;
+    st->sregs.idt.limit = init->idt_limit;
+    st->regs.rip = init->rip;
+    st->regs.rsp = init->rsp;
+    st->regs.rdi = init->rdi;
+    st->regs.rflags = init->rflags;
+}
+
+/* The guest's entry state (registers, special registers, no pending event), applied by the
+ * first KVM_RUN when sync regs are available. */
 int hl__vm_start(hl__vm *vm, const hl__cpu_init *init)
 {
-    int rc = 0;
-    if (vm->recycled)
-        rc = clear_fpu(vm);
-    if (!rc && vm->recycled)
-        rc = clear_events(vm);
-    return rc ? rc : load_state(vm, init);
+    kvm_state st;
+    memset(&st, 0, sizeof st);
+    int rc = vm->recycled ? clear_fpu(vm) : 0;
+    if (rc || (rc = initial_sregs(vm, &st.sregs)))
+        return rc;
+    put_entry_state(init, &st);
+    return load_state(vm, &st);
 }
 
 /* Drops the guest's pages but keeps the address range reserved for the slot: KVM's MMU notifier
@@ -473,13 +484,20 @@ static int load_state_ioctls(hl__vm *vm, const kvm_state *st)
     return 0;
 }
 
+/* Registers and special registers, with no pending event. */
+static int load_state(hl__vm *vm, const kvm_state *st)
+{
+    if (!kvm_sync_regs)
+        return load_state_ioctls(vm, st);
+    load_state_sync(vm, st);
+    return 0;
+}
+
 int hl__vm_load_state(hl__vm *vm, const hl__vcpu_state *in, int with_fpu)
 {
     kvm_state st;
     memcpy(&st, in->bytes, sizeof st);
-    if (kvm_sync_regs)
-        load_state_sync(vm, &st);
-    else if (load_state_ioctls(vm, &st))
+    if (load_state(vm, &st))
         return HL_EKVM;
     if (with_fpu && ioctl(vm->vcpu_fd, KVM_SET_FPU, &st.fpu) < 0)
         return hl__fail(HL_EKVM, "KVM_SET_FPU: %s", strerror(errno));

@@ -2,7 +2,9 @@
  * when it accepts, the description must keep every promise elf.h makes, and hl__elf_load into a
  * zeroed span-sized buffer must succeed (spans over 64 MiB are parsed but not loaded), place each
  * segment's file bytes where it says, and refuse a buffer one byte short or an ET_EXEC moved off
- * its link address. Run with `make fuzz` (mk/fuzz.mk); corpus: tests/fuzz/corpus/elf/. */
+ * its link address. hl_sandbox_new reads only the prefix hl__elf_needed_len names: parsing that
+ * prefix must give exactly what parsing the whole input gives. Run with `make fuzz` (mk/fuzz.mk);
+ * corpus: tests/fuzz/corpus/elf/. */
 #include <string.h>
 
 #include "elf.h"
@@ -37,11 +39,38 @@ static void check_description(const hl__elf *e, size_t size)
             e->rela_count * 24 <= size - e->rela_offset);
 }
 
+static int same_description(const hl__elf *a, const hl__elf *b)
+{
+    if (a->is_pie != b->is_pie || a->link_base != b->link_base || a->span != b->span ||
+        a->align != b->align || a->entry != b->entry || a->nsegments != b->nsegments ||
+        a->rela_offset != b->rela_offset || a->rela_count != b->rela_count)
+        return 0;
+    for (size_t k = 0; k < a->nsegments; k++) {
+        const hl__elf_segment *x = &a->seg[k], *y = &b->seg[k];
+        if (x->vaddr != y->vaddr || x->memsz != y->memsz || x->filesz != y->filesz ||
+            x->offset != y->offset || x->prot != y->prot)
+            return 0;
+    }
+    return 1;
+}
+
+/* What hl_sandbox_new does: a 4 KiB head, then up to the needed length. */
+static size_t prefix_read(const uint8_t *data, size_t size)
+{
+    size_t head = size < PAGE ? size : PAGE;
+    uint64_t need = hl__elf_needed_len(data, head, size);
+    REQUIRE(need <= size);
+    return need > head ? (size_t)need : head;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    hl__elf e;
-    if (hl__elf_parse(data, size, &e) != 0)
+    hl__elf e, from_prefix;
+    int rc = hl__elf_parse(data, size, &e);
+    REQUIRE(hl__elf_parse(data, prefix_read(data, size), &from_prefix) == rc);
+    if (rc != 0)
         return 0;
+    REQUIRE(same_description(&e, &from_prefix));
     check_description(&e, size);
     if (e.span > MAX_LOAD_SPAN)
         return 0;

@@ -322,6 +322,41 @@ TEST(none_relocations_are_ignored)
     CHECK_U64_EQ(get_u64(dst + SLOT1), 0x201010);
 }
 
+/* ---- the prefix hl_sandbox_new reads ----------------------------------------------------- */
+TEST(needed_len_stops_at_the_last_loaded_byte_and_the_prefix_parses_the_same)
+{
+    image im;
+    hl__elf whole, prefix;
+    make_pie(&im);
+    finish(&im);
+    memset(im.file + FILE_LEN, 0xdb, FILE_MAX - FILE_LEN); /* "debug information" */
+    CHECK_U64_EQ(hl__elf_needed_len(im.file, 0x1000, FILE_MAX), FILE_LEN);
+    CHECK_EQ(parse_bytes(im.file, FILE_MAX, &whole), 0);
+    CHECK_EQ(parse_bytes(im.file, FILE_LEN, &prefix), 0);
+    CHECK_U64_EQ(prefix.span, whole.span);
+    CHECK_U64_EQ(prefix.rela_count, whole.rela_count);
+    CHECK_EQ(prefix.nsegments, whole.nsegments);
+}
+
+TEST(needed_len_is_the_whole_file_when_the_head_cannot_tell)
+{
+    image im;
+    make_pie(&im);
+    finish(&im);
+    CHECK_U64_EQ(hl__elf_needed_len(im.file, 63, FILE_MAX), FILE_MAX);         /* header cut */
+    CHECK_U64_EQ(hl__elf_needed_len(im.file, PHOFF + 10, FILE_MAX), FILE_MAX); /* table cut */
+    im.file[0] = 'X';
+    CHECK_U64_EQ(hl__elf_needed_len(im.file, 0x1000, FILE_MAX), FILE_MAX); /* not an ELF */
+    make_pie(&im);
+    im.eh.e_phoff = UINT64_MAX - 8; /* the table's end overflows */
+    finish(&im);
+    CHECK_U64_EQ(hl__elf_needed_len(im.file, 0x1000, FILE_MAX), FILE_MAX);
+    make_pie(&im);
+    im.ph[PH_DATA].p_filesz = UINT64_MAX; /* a load past the end: the parser sees every byte */
+    finish(&im);
+    CHECK_U64_EQ(hl__elf_needed_len(im.file, 0x1000, FILE_LEN), FILE_LEN);
+}
+
 TEST(limits_are_inclusive)
 {
     image im;
@@ -885,6 +920,8 @@ static const hl_test tests[] = {
     TEST_ENTRY(empty_load_and_unknown_types_are_ignored),
     TEST_ENTRY(none_relocations_are_ignored),
     TEST_ENTRY(limits_are_inclusive),
+    TEST_ENTRY(needed_len_stops_at_the_last_loaded_byte_and_the_prefix_parses_the_same),
+    TEST_ENTRY(needed_len_is_the_whole_file_when_the_head_cannot_tell),
     MALFORMED(X_ENTRY)
     TEST_ENTRY(every_truncation_fails_cleanly),
     TEST_ENTRY(random_mutations_never_crash),
