@@ -6,7 +6,9 @@
 
 #include "libc_internal.h"
 
-/* Layout: the heap is a row of blocks ("chunks") followed by an end marker. Each chunk starts
+/* Layout: the heap is a row of blocks ("chunks") followed by an end marker. The row starts empty
+ * and grows upwards on demand (the end marker moving up) until the heap's limit, so a page of
+ * guest memory is only touched once the heap has reached it. Each chunk starts
  * with a 16-byte header giving its own size and the size of the chunk just below it, so both
  * neighbours are found in O(1) and free neighbours are merged at once: two free chunks are never
  * adjacent. Sizes count 16-byte units, header included. A free chunk's payload holds the links of
@@ -31,8 +33,9 @@ typedef struct chunk {
 #define HDR offsetof(chunk, next_free)
 _Static_assert(offsetof(chunk, next_free) == UNIT, "chunk header must keep payloads aligned");
 
-static struct {
+static HLG_HOT struct {
     char *base, *end; /* chunks lie in [base, end); the end marker's header is at end */
+    char *limit;      /* how far end may grow */
     chunk *bins[NBINS];
     size_t used; /* bytes in used chunks */
 } heap;
@@ -200,6 +203,37 @@ static uint32_t units_for(size_t n)
     return u < MIN_UNITS ? MIN_UNITS : (uint32_t)u;
 }
 
+/* Makes c, the top chunk (the one below the end marker, or the marker itself when c == the
+ * marker), a used chunk of `units` by moving the end marker up; NULL if the limit is too near. */
+static chunk *grow_top(chunk *c, uint32_t units)
+{
+    chunk *top_end = (chunk *)heap.end;
+    uint32_t prev = c == top_end ? top_end->prev : c->prev;
+    size_t have = (size_t)(heap.end - (char *)c);
+    if (units * (size_t)UNIT < have ||
+        units * (size_t)UNIT - have > (size_t)(heap.limit - heap.end))
+        return NULL;
+    heap.end = (char *)c + (size_t)units * UNIT;
+    write_header(c, prev, units, STATE_USED);
+    write_header((chunk *)heap.end, units, 0, STATE_USED);
+    return c;
+}
+
+/* A new used chunk of `units` at the top of the heap, taking in a free top chunk; or NULL. */
+static chunk *take_from_top(uint32_t units)
+{
+    if (!heap.base)
+        return NULL;
+    chunk *top_end = (chunk *)heap.end, *c = top_end;
+    if (top_end->prev && prev_chunk(top_end)->state == STATE_FREE)
+        c = prev_chunk(top_end);
+    if ((size_t)(heap.end - (char *)c) + (size_t)(heap.limit - heap.end) < (size_t)units * UNIT)
+        return NULL;
+    if (c != top_end)
+        bin_remove(c);
+    return grow_top(c, units);
+}
+
 void hlg__heap_init(void *base, size_t size)
 {
     uintptr_t start = ((uintptr_t)base + UNIT - 1) & ~(uintptr_t)(UNIT - 1);
@@ -210,12 +244,9 @@ void hlg__heap_init(void *base, size_t size)
     size_t units = (size - skip) / UNIT - 1;
     if (units > UINT32_MAX)
         units = UINT32_MAX;
-    heap.base = (char *)start;
-    heap.end = heap.base + units * UNIT;
-    chunk *first = (chunk *)heap.base;
-    write_header(first, 0, (uint32_t)units, STATE_USED);
-    write_header((chunk *)heap.end, (uint32_t)units, 0, STATE_USED);
-    bin_insert(first);
+    heap.base = heap.end = (char *)start;
+    heap.limit = heap.base + units * UNIT;
+    write_header((chunk *)heap.end, 0, 0, STATE_USED); /* no chunk yet: the marker alone */
 }
 
 size_t hlg__heap_used(void)
@@ -225,14 +256,19 @@ size_t hlg__heap_used(void)
 
 void *malloc(size_t size)
 {
-    chunk *c = size <= MAX_REQUEST ? find_fit(units_for(size)) : NULL;
-    if (!c) {
+    if (size > MAX_REQUEST) {
         errno = ENOMEM;
         return NULL;
     }
-    bin_remove(c);
-    write_header(c, c->prev, c->units, STATE_USED);
-    trim(c, units_for(size));
+    chunk *c = find_fit(units_for(size));
+    if (c) {
+        bin_remove(c);
+        write_header(c, c->prev, c->units, STATE_USED);
+        trim(c, units_for(size));
+    } else if (!(c = take_from_top(units_for(size)))) {
+        errno = ENOMEM;
+        return NULL;
+    }
     heap.used += (size_t)c->units * UNIT;
     return (char *)c + HDR;
 }
@@ -259,10 +295,13 @@ void free(void *ptr)
     release(c);
 }
 
-/* Grows used chunk c to at least `units` by taking in the free chunk above it, if that suffices. */
+/* Grows used chunk c to at least `units` by taking in the free chunk above it, or the unused
+ * heap when it is the top chunk, if that suffices. */
 static int grow_in_place(chunk *c, uint32_t units)
 {
     chunk *n = next_chunk(c);
+    if ((char *)n == heap.end)
+        return grow_top(c, units) != NULL;
     if (n->state != STATE_FREE || (size_t)c->units + n->units < units)
         return 0;
     bin_remove(n);

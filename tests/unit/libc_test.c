@@ -563,6 +563,33 @@ TEST(test_malloc_oom)
     hlt_free(all);
 }
 
+/* The heap grows upwards on demand: memory past what it handed out stays untouched (a guest
+ * page is only faulted in once used), and the top block grows in place. */
+TEST(test_malloc_touches_only_what_it_hands_out)
+{
+    enum { SIZE = 64 * 1024 };
+    memset(arena, 0xee, SIZE);
+    hlg__heap_init(arena, SIZE);
+    char *a = hlt_malloc(100);
+    CHECK(a == arena + 16);
+    for (size_t i = 256; i < SIZE; i++)
+        if ((unsigned char)arena[i] != 0xee)
+            hl_test_fail(__FILE__, __LINE__, "byte %zu of the heap was written", i);
+    char *b = hlt_realloc(a, 10000); /* the top block grows where it is */
+    CHECK(b == a);
+    char *c = hlt_malloc(100);
+    hlt_free(c);
+    char *d = hlt_malloc(1000); /* a free top block is taken in and grown */
+    CHECK(d == c);
+    CHECK((unsigned char)arena[16 + 10016 + 1040 + 64] == 0xee);
+    hlt_free(b);
+    hlt_free(d);
+    CHECK_EQ(hlg__heap_used(), 0);
+    void *all = hlt_malloc(SIZE - 64); /* everything merged back into one block */
+    CHECK(all != NULL);
+    hlt_free(all);
+}
+
 TEST(test_malloc_corrupt)
 {
     static long on_stack_like[8];
@@ -1012,6 +1039,7 @@ int main(int argc, char **argv)
         TEST_ENTRY(test_ctype),          TEST_ENTRY(test_math),
         TEST_ENTRY(test_malloc_basic),   TEST_ENTRY(test_malloc_stress),
         TEST_ENTRY(test_malloc_oom),     TEST_ENTRY(test_malloc_corrupt),
+        TEST_ENTRY(test_malloc_touches_only_what_it_hands_out),
         TEST_ENTRY(test_strto),          TEST_ENTRY(test_qsort_bsearch),
         TEST_ENTRY(test_rand),           TEST_ENTRY(test_abort_assert),
         TEST_ENTRY(test_snprintf_int),   TEST_ENTRY(test_snprintf_str),
