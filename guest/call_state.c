@@ -5,14 +5,14 @@
 #include <stdlib.h>
 
 static char fail_message[1024];
-static int fail_set;
+static HLG_HOT int fail_set;
 
 typedef struct scratch {
     struct scratch *next;
     max_align_t align[];
 } scratch;
 
-static scratch *scratch_list;
+static HLG_HOT scratch *scratch_list;
 
 int hlg_fail(const char *fmt, ...)
 {

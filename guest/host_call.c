@@ -5,8 +5,8 @@
 #include <string.h>
 
 static char last_error[512];
-static uint8_t *result_copy; /* owns STRING/BYTES results until the next host call */
-static size_t result_cap;
+static HLG_HOT uint8_t *result_copy; /* owns STRING/BYTES results until the next host call */
+static HLG_HOT size_t result_cap;
 
 const char *hlg_last_error(void)
 {

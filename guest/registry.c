@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static hlg__fn *fns;
-static size_t nfns, capfns;
+static HLG_HOT hlg__fn *fns;
+static HLG_HOT size_t nfns, capfns;
 
 static int signature_ok(const char *name, size_t len, hl_type ret, const hl_type *params,
                         size_t nparams)

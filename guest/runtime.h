@@ -8,6 +8,7 @@
 #include <hyperlight/abi.h>
 #include <hyperlight/guest.h>
 
+#include "libc/libc_internal.h"
 #include "wire.h"
 
 /* The PEB as the host wrote it, copied at start-up. */

@@ -5,11 +5,11 @@
 
 #include "libc/libc_internal.h"
 
-hl_abi_peb hlg__peb;
+HLG_HOT hl_abi_peb hlg__peb;
 
 /* FPU/SSE state across the park: saved to memory before the guest waits for a call and reloaded
  * when the call arrives, so restoring memory and registers restores it too (docs/ABI.md §2). */
-static _Alignas(16) uint8_t fpu_area[512];
+static HLG_HOT _Alignas(16) uint8_t fpu_area[512];
 
 #define BAD_PEB_CODE 137
 

@@ -6,6 +6,11 @@
 
 #include <hyperlight/guest.h>
 
+/* Marks the runtime's small, often-written state (the PEB copy, heap and registry bookkeeping,
+ * the call state): guest.ld puts it right after .data, so that the first run writes both in one
+ * page, a single page fault, wherever the guest's own variables put the rest of .bss. */
+#define HLG_HOT __attribute__((section(".bss.hlg_hot")))
+
 /* Abort codes (next to HLG_ASSERT_CODE 134) of the libc's own hlg_abort calls. */
 #define HLG_LIBC_HEAP_CORRUPT 135 /* free/realloc of a bad pointer, or a damaged heap */
 #define HLG_LIBC_ABORT_CODE 136   /* abort() */

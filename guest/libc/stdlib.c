@@ -7,7 +7,7 @@
 
 #include "libc_internal.h"
 
-int errno;
+HLG_HOT int errno;
 
 /* Value of digit character c in bases up to 36, or 36 when c is not a digit. */
 static int digit_value(unsigned char c)
