@@ -357,8 +357,8 @@ static int build_from(hl_sandbox *sb, hl_snapshot *s)
         rc = hl__fail(HL_ENOMEM, "cannot map the snapshot's memory: %s", strerror(errno));
     if (!rc)
         rc = hl__sandbox_alloc_buffers(sb);
-    if (!rc)
-        rc = hl__vm_load_state(sb->vm, &s->cpu, 1);
+    if (!rc) /* FPU: the guest reloads it from memory; only a recycled vCPU's must be replaced */
+        rc = hl__vm_load_state(sb->vm, &s->cpu, hl__vm_recycled(sb->vm));
     if (!rc)
         rc = hl__dirty_reset(&sb->dirty, sb->vm, &sb->mem);
     if (!rc)

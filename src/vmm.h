@@ -75,6 +75,10 @@ void hl__vm_clear_kick(hl__vm *vm);
  * string I/O): the vCPU must not be resumed elsewhere nor recycled; restores replace it. */
 int hl__vm_tainted(const hl__vm *vm);
 
+/* Whether the vCPU ran for an earlier sandbox (recycled from the pool), so that its FPU state
+ * must be overwritten before a guest sees it; a new vCPU holds KVM's reset state. */
+int hl__vm_recycled(const hl__vm *vm);
+
 /* The instruction pointer inside a saved state. */
 uint64_t hl__vcpu_state_rip(const hl__vcpu_state *st);
 void hl__vcpu_state_set_rip(hl__vcpu_state *st, uint64_t rip);

@@ -404,6 +404,11 @@ static int leaves_work(const struct kvm_run *run)
     return run->io.direction != KVM_EXIT_IO_OUT || run->io.count != 1;
 }
 
+int hl__vm_recycled(const hl__vm *vm)
+{
+    return vm->recycled;
+}
+
 int hl__vm_tainted(const hl__vm *vm)
 {
     return vm->tainted;
