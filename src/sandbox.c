@@ -40,8 +40,37 @@ static int read_range(int fd, uint8_t *buf, size_t got, size_t n)
     return 0;
 }
 
-/* Reads the part of the guest file that loading uses: its headers, then only up to the end of
- * its loadable bytes (debug information, often most of the file, is never read). */
+/* Reads the part of the guest file that loading uses into *out (malloc'd): its headers, then
+ * only up to the end of its loadable bytes (debug information, often most of the file, is never
+ * read). 0, HL_ENOMEM, or -1 with errno set (0 when the file shrank). */
+static int read_loadable(int fd, size_t size, uint8_t **out, size_t *len)
+{
+    size_t head = size < ELF_HEAD_BYTES ? size : ELF_HEAD_BYTES;
+    uint8_t *buf = malloc(head ? head : 1), *grown;
+    if (!buf)
+        return HL_ENOMEM;
+    if (read_range(fd, buf, 0, head)) {
+        free(buf);
+        return -1;
+    }
+    uint64_t need = hl__elf_needed_len(buf, head, size);
+    size_t n = need > head ? (size_t)need : head;
+    if (n > head) {
+        if (!(grown = realloc(buf, n))) {
+            free(buf);
+            return HL_ENOMEM;
+        }
+        buf = grown;
+        if (read_range(fd, buf, head, n)) {
+            free(buf);
+            return -1;
+        }
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -53,35 +82,13 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
         return hl__fail(HL_EIO, "guest '%s' is not a regular file of at most %llu bytes", path,
                         (unsigned long long)MAX_ELF_FILE);
     }
-    size_t size = (size_t)st.st_size, head = size < ELF_HEAD_BYTES ? size : ELF_HEAD_BYTES;
-    uint8_t *buf = malloc(head ? head : 1), *grown;
-    if (!buf) {
-        close(fd);
-        return hl__fail(HL_ENOMEM, "out of memory reading '%s'", path);
-    }
-    size_t n = head;
-    int rc = read_range(fd, buf, 0, head);
-    if (rc == 0) {
-        uint64_t need = hl__elf_needed_len(buf, head, size);
-        n = need > head ? (size_t)need : head;
-    }
-    if (rc == 0 && n > head) {
-        if (!(grown = realloc(buf, n))) {
-            free(buf);
-            close(fd);
-            return hl__fail(HL_ENOMEM, "out of memory reading '%s'", path);
-        }
-        buf = grown;
-        rc = read_range(fd, buf, head, n);
-    }
+    int rc = read_loadable(fd, (size_t)st.st_size, out, len), err = errno;
     close(fd);
-    if (rc) {
-        free(buf);
+    if (rc == HL_ENOMEM)
+        return hl__fail(HL_ENOMEM, "out of memory reading '%s'", path);
+    if (rc)
         return hl__fail(HL_EIO, "cannot read guest '%s': %s", path,
-                        errno ? strerror(errno) : "file shrank");
-    }
-    *out = buf;
-    *len = n;
+                        err ? strerror(err) : "file shrank");
     return 0;
 }
 
