@@ -478,6 +478,8 @@ uint64_t hl__elf_needed_len(const uint8_t *head, size_t head_len, uint64_t file_
         if ((ph.p_type == PT_LOAD || ph.p_type == PT_DYNAMIC) && end > need)
             need = end;
     }
+    if (need < head_len)
+        need = head_len; /* those bytes are read anyway */
     return need < file_len ? need : file_len;
 }
 

@@ -42,8 +42,9 @@ typedef struct hl__elf {
 int hl__elf_parse(const uint8_t *file, size_t len, hl__elf *out);
 
 /* How many leading bytes of a file_len-byte file hl__elf_parse and hl__elf_load can use, judged
- * from its first head_len bytes: the end of the program header table and of every PT_LOAD and
- * PT_DYNAMIC's file bytes (debug information and section headers after them are never read).
+ * from its first head_len bytes (head_len <= file_len): the end of the program header table and
+ * of every PT_LOAD and PT_DYNAMIC's file bytes, never less than head_len (debug information and
+ * section headers after them are never read).
  * file_len whenever the head cannot tell (too short, not an ELF, the table beyond the head), so
  * the parser then sees the whole file and reports what is wrong with it. Never reads outside
  * head[0..head_len). */

@@ -53,8 +53,7 @@ static int read_loadable(int fd, size_t size, uint8_t **out, size_t *len)
         free(buf);
         return -1;
     }
-    uint64_t need = hl__elf_needed_len(buf, head, size);
-    size_t n = need > head ? (size_t)need : head;
+    size_t n = (size_t)hl__elf_needed_len(buf, head, size);
     if (n > head) {
         if (!(grown = realloc(buf, n))) {
             free(buf);

@@ -203,15 +203,21 @@ static uint32_t units_for(size_t n)
     return u < MIN_UNITS ? MIN_UNITS : (uint32_t)u;
 }
 
+/* Whether the top chunk c (the one below the end marker, or the marker itself) can become a
+ * chunk of `units` by moving the end marker up within the limit. */
+static int top_fits(const chunk *c, uint32_t units)
+{
+    size_t have = (size_t)(heap.end - (const char *)c), want = units * (size_t)UNIT;
+    return want >= have && want - have <= (size_t)(heap.limit - heap.end);
+}
+
 /* Makes c, the top chunk (the one below the end marker, or the marker itself when c == the
  * marker), a used chunk of `units` by moving the end marker up; NULL if the limit is too near. */
 static chunk *grow_top(chunk *c, uint32_t units)
 {
     chunk *top_end = (chunk *)heap.end;
     uint32_t prev = c == top_end ? top_end->prev : c->prev;
-    size_t have = (size_t)(heap.end - (char *)c);
-    if (units * (size_t)UNIT < have ||
-        units * (size_t)UNIT - have > (size_t)(heap.limit - heap.end))
+    if (!top_fits(c, units))
         return NULL;
     heap.end = (char *)c + (size_t)units * UNIT;
     write_header(c, prev, units, STATE_USED);
@@ -227,7 +233,7 @@ static chunk *take_from_top(uint32_t units)
     chunk *top_end = (chunk *)heap.end, *c = top_end;
     if (top_end->prev && prev_chunk(top_end)->state == STATE_FREE)
         c = prev_chunk(top_end);
-    if ((size_t)(heap.end - (char *)c) + (size_t)(heap.limit - heap.end) < (size_t)units * UNIT)
+    if (!top_fits(c, units))
         return NULL;
     if (c != top_end)
         bin_remove(c);

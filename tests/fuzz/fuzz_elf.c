@@ -59,8 +59,8 @@ static size_t prefix_read(const uint8_t *data, size_t size)
 {
     size_t head = size < PAGE ? size : PAGE;
     uint64_t need = hl__elf_needed_len(data, head, size);
-    REQUIRE(need <= size);
-    return need > head ? (size_t)need : head;
+    REQUIRE(need >= head && need <= size);
+    return (size_t)need;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
