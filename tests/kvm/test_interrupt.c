@@ -56,6 +56,36 @@ static void wait_for(const int *p, int n)
     }
 }
 
+/* Interrupts a call another thread is starting, retrying until the call runs (an interrupt while
+ * none runs returns false and does nothing): a fixed sleep before a single attempt is not enough
+ * on a loaded machine (seen in CI under ASan). Fails the test if no call runs within 10 s.
+ * Returns the time of the interrupt that found the call. */
+static bool by_handle(void *h)
+{
+    return hl_interrupt(h);
+}
+
+static bool by_sandbox(void *sb)
+{
+    return hl_sandbox_interrupt(sb);
+}
+
+static double interrupt_when_running(bool (*interrupt)(void *), void *target, int line)
+{
+    double end = now_ms() + 10000;
+    for (;;) {
+        double t = now_ms();
+        if (interrupt(target))
+            return t;
+        if (t > end)
+            hl_test_fail(__FILE__, line, "no call was running to interrupt for 10 s");
+        sleep_ms(0.2);
+    }
+}
+
+#define INTERRUPT_HANDLE(h) interrupt_when_running(by_handle, (h), __LINE__)
+#define INTERRUPT_SANDBOX(sb) interrupt_when_running(by_sandbox, (sb), __LINE__)
+
 static hl_sandbox *hostile_sandbox(const hl_config *cfg)
 {
     hl_sandbox *sb = NULL;
@@ -159,8 +189,7 @@ TEST(interrupt_stops_spin_promptly_and_restore_makes_the_sandbox_usable)
         bg_call c = {0};
         bg_start(&c, sb, "Spin");
         sleep_ms(10);
-        double t0 = now_ms();
-        CHECK(hl_interrupt(h));
+        double t0 = INTERRUPT_HANDLE(h);
         bg_join(&c);
         latency[i] = c.end_ms - t0;
         check_cancelled(&c);
@@ -187,8 +216,7 @@ TEST(sandbox_interrupt_stops_spin_when_the_calling_thread_blocks_every_signal)
     c.block_signals = 1;
     bg_start(&c, sb, "Spin");
     sleep_ms(20);
-    double t0 = now_ms();
-    CHECK(hl_sandbox_interrupt(sb));
+    double t0 = INTERRUPT_SANDBOX(sb);
     bg_join(&c);
     check_cancelled(&c);
     CHECK(c.end_ms - t0 < 100);
@@ -397,7 +425,7 @@ TEST(interrupt_while_no_call_runs_returns_false_and_does_not_cancel_the_next_cal
     bg_call c = {0};
     bg_start(&c, sb, "Spin");
     sleep_ms(10);
-    CHECK(hl_interrupt(h));
+    INTERRUPT_HANDLE(h);
     bg_join(&c);
     check_cancelled(&c);
     CHECK(!hl_interrupt(h));
@@ -470,7 +498,7 @@ TEST(interrupt_stops_a_spinning_init)
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, init_on_thread, sb), 0);
     sleep_ms(30);
-    CHECK(hl_sandbox_interrupt(sb));
+    INTERRUPT_SANDBOX(sb);
     CHECK_EQ(pthread_join(t, NULL), 0);
     CHECK(hl_sandbox_is_poisoned(sb));
     CHECK_RC(hl_sandbox_init(sb), HL_EPOISONED);
@@ -488,7 +516,7 @@ TEST(interrupt_with_reset_after_call_keeps_the_error_and_leaves_the_sandbox_clea
     bg_call c = {0};
     bg_start(&c, sb, "Spin");
     sleep_ms(10);
-    CHECK(hl_sandbox_interrupt(sb));
+    INTERRUPT_SANDBOX(sb);
     bg_join(&c);
     CHECK_EQ(c.rc, HL_ECANCELLED);
     CHECK_STREQ(c.detail, CANCELLED_DETAIL);
@@ -504,7 +532,7 @@ static void interrupt_spin_after(hl_sandbox *sb, double ms, double *elapsed)
     double t0 = now_ms();
     bg_start(&c, sb, "Spin");
     sleep_ms(ms);
-    CHECK(hl_sandbox_interrupt(sb));
+    INTERRUPT_SANDBOX(sb);
     bg_join(&c);
     check_cancelled(&c);
     *elapsed = c.end_ms - t0;
