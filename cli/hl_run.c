@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "text.h"
 
 #define EXIT_USAGE 2
 
@@ -37,10 +38,15 @@ static const char usage[] =
     "Exit status: 0 on success, 1 when the sandbox or the call fails, 2 on bad usage.\n";
 
 /* Guest text goes to a terminal: control characters (escapes, newlines) are printed as '?'. */
+/* Guest text goes out neutralised (common/text.h): no terminal controls, no invalid UTF-8. */
 static void put_guest_text(const char *s)
 {
-    for (; *s; s++)
-        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stderr);
+    char *copy = strdup(s);
+    if (copy) {
+        hl__text_neutralise(copy);
+        fputs(copy, stderr);
+    }
+    free(copy);
 }
 
 static void log_to_stderr(void *user, const hl_log_record *rec)

@@ -48,7 +48,9 @@ static void run(const hlg__fn *f, const hl_wire_call *c)
 {
     hl_value ret = hl_void();
     char msg[256];
-    if (f->fn(c->args, c->nargs, &ret) != 0) {
+    int failed = f->fn(c->args, c->nargs, &ret);
+    hlg__reset_user_flags();
+    if (failed) {
         reply_error(HL_ABI_ERR_FAILED, hlg__take_fail_message());
     } else if (ret.type != f->ret) {
         snprintf(msg, sizeof msg, "guest function '%s' returned %s, not its declared %s", f->name,

@@ -15,6 +15,21 @@
 extern hl_abi_peb hlg__peb;
 
 /* Leaves the VM through `port` with a 32-bit value; returns when the host resumes us. */
+/* The flags the ABI gives guest code (docs/ABI.md): DF clear (string instructions go up) and AC
+ * clear (misaligned accesses never raise #AC, even on hosts that honour their own CR0.AM). Run
+ * when a call arrives and after the guest's function returns, whatever that function set. TF is
+ * left alone: a guest that sets it takes a #DB, reported as a fault. */
+static inline void hlg__reset_user_flags(void)
+{
+    __asm__ volatile("cld\n\t"
+                     "pushfq\n\t"
+                     "andq $~0x40000, (%%rsp)\n\t"
+                     "popfq"
+                     :
+                     :
+                     : "cc", "memory");
+}
+
 static inline void hlg__exit(uint8_t port, uint32_t value)
 {
     __asm__ volatile("outl %0, %w1" : : "a"(value), "Nd"((uint16_t)port) : "memory");

@@ -30,6 +30,7 @@ _Noreturn void hlg__start(const hl_abi_peb *peb)
         __asm__ volatile("fxsave64 %0" : "=m"(fpu_area));
         hlg__exit(HL_ABI_PORT_DONE, 0);
         __asm__ volatile("fxrstor64 %0" : : "m"(fpu_area));
+        hlg__reset_user_flags();
         hlg__dispatch();
     }
 }

@@ -16,6 +16,9 @@ int hl__poison(hl_sandbox *sb, int rc)
 /* Between two runs of the guest: stop if the call was interrupted or ran out of time. */
 static int should_stop(hl_sandbox *sb)
 {
+    if (sb->destroy_requested)
+        return hl__poison(sb, hl__fail(HL_ECANCELLED, "the sandbox was destroyed by one of its "
+                                                      "callbacks during the call"));
     if (hl__interrupt_requested(sb->interrupt))
         return hl__poison(sb, hl__fail(HL_ECANCELLED, "call cancelled by hl_interrupt"));
     if (hl__timer_expired(&sb->timer))
@@ -53,6 +56,9 @@ static int check_cookie(hl_sandbox *sb)
 int hl__run_until_done(hl_sandbox *sb)
 {
     pid_t tid = hl__gettid(); /* the thread the timer and interrupts signal */
+    if (hl__kick_ready()) /* hl_interrupt needs it even without a time limit */
+        return hl__fail(HL_ESIGNAL, "signal SIGRTMIN+5 has another handler; time limits and "
+                                    "hl_interrupt need it");
     int rc = hl__timer_arm(&sb->timer, sb->cfg.time_limit_ms, tid);
     if (rc)
         return rc;
@@ -188,5 +194,9 @@ HL_API int hl_sandbox_call(hl_sandbox *sb, const char *name, const hl_value *arg
             *result = v;
     }
     sb->in_call = 0;
+    if (sb->destroy_requested) {
+        hl_sandbox_destroy(sb);
+        return rc;
+    }
     return hl__reset_after_call(sb, rc);
 }

@@ -4,18 +4,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "text.h"
+
 #define DETAIL_SIZE 1024
 
 static _Thread_local char detail[DETAIL_SIZE];
-
-/* Details often quote guest text: control characters (newlines, terminal escapes) become '?'
- * so that printing hl_last_error() cannot be used against a terminal or a log file. */
-static void neutralise(char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
-}
 
 int hl__fail(int code, const char *fmt, ...)
 {
@@ -23,7 +16,7 @@ int hl__fail(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    neutralise(detail);
+    hl__text_neutralise(detail); /* details quote guest text: no terminal controls, no bad UTF-8 */
     return code;
 }
 

@@ -254,6 +254,8 @@ HL_API int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret, co
     if (!sb || !name || !fn || (nparams && !params))
         return hl__fail(HL_EINVAL, "hl_sandbox_register: sandbox, name, fn (and params when "
                                    "nparams > 0) must not be NULL");
+    if (sb->in_call)
+        return hl__fail(HL_ESTATE, "host functions cannot be registered from a callback");
     if (sb->state == HL_STATE_READY)
         return hl__fail(HL_ESTATE, "host functions can only be registered before init");
     return hl__sigtable_add(&sb->host_fns, name, strlen(name), ret, params, nparams, fn, user);
@@ -291,6 +293,8 @@ HL_API int hl_sandbox_init(hl_sandbox *sb)
     hl__clear_error();
     if (!sb)
         return hl__fail(HL_EINVAL, "hl_sandbox_init: sandbox is NULL");
+    if (sb->in_call)
+        return hl__fail(HL_ESTATE, "hl_sandbox_init: not allowed from a callback");
     if (sb->poisoned)
         return hl__fail(HL_EPOISONED, "sandbox is poisoned by an earlier failure");
     if (sb->state == HL_STATE_FROM_SNAPSHOT || (sb->fns_owner && sb->state == HL_STATE_READY))
@@ -305,6 +309,10 @@ HL_API int hl_sandbox_init(hl_sandbox *sb)
     if (!rc)
         rc = read_guest_functions(sb);
     sb->in_call = 0;
+    if (sb->destroy_requested) {
+        hl_sandbox_destroy(sb);
+        return rc;
+    }
     if (!rc)
         sb->state = HL_STATE_READY;
     if (!rc && sb->cfg.reset_after_call) {
@@ -313,6 +321,30 @@ HL_API int hl_sandbox_init(hl_sandbox *sb)
         hl_snapshot_release(s);
     }
     return rc;
+}
+
+/* The sandbox's lasting copy of s's parameter types (one per distinct list). The sandbox is
+ * logically const here: this is a cache of what was handed out. */
+static const hl__param_list *keep_params(hl_sandbox *sb, const hl__sig *s)
+{
+    for (size_t i = 0; i < sb->nparam_lists; i++) {
+        hl__param_list *l = sb->param_lists[i];
+        if (l->n == s->nparams && memcmp(l->t, s->params, s->nparams * sizeof l->t[0]) == 0)
+            return l;
+    }
+    hl__param_list *l = calloc(1, sizeof *l);
+    hl__param_list **grown = realloc(sb->param_lists, (sb->nparam_lists + 1) * sizeof *grown);
+    if (!l || !grown) {
+        free(l);
+        if (grown)
+            sb->param_lists = grown;
+        return NULL;
+    }
+    l->n = s->nparams;
+    memcpy(l->t, s->params, s->nparams * sizeof l->t[0]);
+    sb->param_lists = grown;
+    sb->param_lists[sb->nparam_lists++] = l;
+    return l;
 }
 
 HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_type *ret,
@@ -326,10 +358,13 @@ HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_
     const hl__sig *s = hl__sigtable_find(sb->guest_fns, name, strlen(name));
     if (!s)
         return hl__fail(HL_ENOTFOUND, "guest function '%s' not found", name);
+    const hl__param_list *list = NULL;
+    if (params && !(list = keep_params((hl_sandbox *)sb, s)))
+        return hl__fail(HL_ENOMEM, "out of memory for a parameter list");
     if (ret)
         *ret = s->ret;
     if (params)
-        *params = s->params;
+        *params = list->t;
     if (nparams)
         *nparams = s->nparams;
     return 0;
@@ -344,6 +379,13 @@ HL_API void hl_sandbox_destroy(hl_sandbox *sb)
 {
     if (!sb)
         return;
+    if (sb->in_call) { /* from one of its own callbacks: the call stops and frees it */
+        sb->destroy_requested = 1;
+        return;
+    }
+    for (size_t i = 0; i < sb->nparam_lists; i++)
+        free(sb->param_lists[i]);
+    free(sb->param_lists);
     hl__vm_release(sb->vm, &sb->mem);
     hl__timer_destroy(&sb->timer);
     hl__dirty_free(&sb->dirty);

@@ -15,6 +15,13 @@
 #include "timer.h"
 #include "vmm.h"
 
+/* A parameter list given out by hl_sandbox_guest_function: kept until destroy, whatever restores
+ * do to the function table it came from. */
+typedef struct hl__param_list {
+    size_t n;
+    hl_type t[HL_MAX_PARAMS];
+} hl__param_list;
+
 typedef enum hl__state {
     HL_STATE_CREATED,       /* host functions may be registered; the guest has not run */
     HL_STATE_FROM_SNAPSHOT, /* made from a snapshot whose host functions must be registered */
@@ -25,7 +32,8 @@ struct hl_sandbox {
     hl_config cfg;
     hl__state state;
     int poisoned;
-    int in_call; /* refuses re-entrant calls from host functions */
+    int in_call;           /* refuses re-entrant calls from host functions */
+    int destroy_requested; /* hl_sandbox_destroy from a callback: freed when the call ends */
     hl__mem mem;
     hl__layout layout;
     hl__vm *vm;
@@ -44,6 +52,8 @@ struct hl_sandbox {
     uint64_t calls_since_base;
     hl__dirty dirty;
     hl_interrupt_handle *interrupt; /* shared with hl_sandbox_interrupt_handle callers */
+    hl__param_list **param_lists;   /* what hl_sandbox_guest_function handed out, until destroy */
+    size_t nparam_lists;
 };
 
 /* Allocates the message buffers and dirty-page bitmaps once memory is mapped (sandbox.c). */

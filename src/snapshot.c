@@ -147,25 +147,11 @@ static int copy_sigs(const hl__sigtable *t, size_t cap, uint8_t **out, size_t *l
     return 0;
 }
 
-/* Snapshots resume right after the guest's park instruction `out DONE` (E7 E0). Hypervisors
- * report RIP either past it or, until the next run, on it (KVM's fast PIO on VMX): store the
- * former, so a fresh or recycled vCPU does not execute the park again. */
-static void park_rip(const hl_sandbox *sb, hl__vcpu_state *cpu)
-{
-    static const uint8_t park[2] = {0xe7, HL_ABI_PORT_DONE};
-    uint64_t rip = hl__vcpu_state_rip(cpu);
-    uint8_t at[2];
-    if (hl__mem_read(&sb->mem, rip, at, 2) == 0 && memcmp(at, park, 2) == 0)
-        hl__vcpu_state_set_rip(cpu, rip + 2);
-}
-
 static int capture(hl_sandbox *sb, hl_snapshot *s)
 {
     int rc = capture_memory(sb, s);
     if (!rc)
-        rc = hl__vm_save_state(sb->vm, &s->cpu);
-    if (!rc)
-        park_rip(sb, &s->cpu);
+        rc = hl__vm_save_state(sb->vm, &s->cpu); /* RIP past the park's `out DONE` */
     if (!rc)
         rc = copy_sigs(sb->guest_fns, 3 + sb->guest_fns->n * (4 + HL_ABI_MAX_NAME + HL_MAX_PARAMS),
                        &s->guest_sigs, &s->guest_sigs_len);
@@ -285,7 +271,9 @@ static void use_fns_of(hl_sandbox *sb, hl_snapshot *s)
  * so pointers from hl_sandbox_guest_function stay valid. */
 static void adopt_tables(hl_sandbox *sb, hl_snapshot *s)
 {
-    if (s != sb->base && !sigs_equal(sb->guest_fns, s->guest_sigs, s->guest_sigs_len))
+    if (!sb->guest_fns) /* never initialised: the snapshot's table is the only one */
+        use_fns_of(sb, s);
+    else if (s != sb->base && !sigs_equal(sb->guest_fns, s->guest_sigs, s->guest_sigs_len))
         use_fns_of(sb, s);
 }
 
@@ -357,8 +345,8 @@ static int build_from(hl_sandbox *sb, hl_snapshot *s)
         rc = hl__fail(HL_ENOMEM, "cannot map the snapshot's memory: %s", strerror(errno));
     if (!rc)
         rc = hl__sandbox_alloc_buffers(sb);
-    if (!rc) /* FPU: the guest reloads it from memory; only a recycled vCPU's must be replaced */
-        rc = hl__vm_load_state(sb->vm, &s->cpu, hl__vm_recycled(sb->vm));
+    if (!rc) /* FPU: the vCPU's is a reset one; the guest reloads its own from memory */
+        rc = hl__vm_load_state(sb->vm, &s->cpu, 0);
     if (!rc)
         rc = hl__dirty_reset(&sb->dirty, sb->vm, &sb->mem);
     if (!rc)

@@ -20,7 +20,7 @@
 #include "wire.h"
 
 #define MAGIC "HLSNAP\r\n"
-#define FORMAT_VERSION 1u
+#define FORMAT_VERSION 2u /* 2: the vCPU state holds the XSAVE image; keep check_identity in step */
 #define BACKEND_KVM_X86_64 1u
 #define PAGE 4096u
 #define MAX_SIGS_LEN (1u << 20)
@@ -159,7 +159,7 @@ static const char *check_identity(const file_header *h)
     if (memcmp(h->magic, MAGIC, 8) != 0)
         return "not a hyperlight snapshot (bad magic)";
     if (h->format_version != FORMAT_VERSION)
-        return "unsupported format version";
+        return "unsupported format version (this library reads version 2)";
     if (h->abi_version != HL_ABI_VERSION)
         return "taken with another guest ABI version";
     if (h->header_size != sizeof *h || h->vcpu_state_size != HL_VCPU_STATE_SIZE ||

@@ -38,22 +38,28 @@ int hl__vmm_available(void);
  * Returns 0, HL_ENOKVM, HL_EKVM or HL_ENOMEM. */
 int hl__vm_create(void *mem, size_t size, hl__vm **out);
 
-/* Saved vCPU state: registers, special registers, FPU/SSE (backend-defined bytes). */
-#define HL_VCPU_STATE_SIZE 1024
+/* Saved vCPU state: registers, special registers, the XSAVE image (backend-defined bytes; for KVM
+ * see vmm_kvm_state.h). */
+#define HL_VCPU_STATE_SIZE 4608
 typedef struct hl__vcpu_state {
     uint8_t bytes[HL_VCPU_STATE_SIZE];
 } hl__vcpu_state;
 
-/* Reads the whole vCPU state. Returns 0 or HL_EKVM. */
+/* Reads the whole vCPU state, after letting the hypervisor finish the last exit's instruction, in
+ * its stored form (fields the guest cannot change that the hypervisor's reset state decides are
+ * left out). Returns 0 or HL_EKVM. */
 int hl__vm_save_state(hl__vm *vm, hl__vcpu_state *out);
 /* Loads registers and special registers (applied by the next run, without an ioctl where the
- * hypervisor allows) and clears pending events; with_fpu also loads the FPU/SSE state, which a
- * restore at the guest's park point does not need (the guest reloads it from memory). */
+ * hypervisor allows; only fields a guest can change come from st) and clears pending events;
+ * with_fpu also loads the XSAVE image, which a restore at the guest's park point does not need
+ * (the guest reloads it from memory). Returns 0 or HL_EKVM. */
 int hl__vm_load_state(hl__vm *vm, const hl__vcpu_state *st, int with_fpu);
 
 /* Checks that `st` (e.g. read from a file) is a state this library saves between calls for a
- * guest entered with `expect`: same control registers, descriptor tables and CPL3 segments, no
- * privileged RFLAGS bits. Returns 0 or -1 with *why. */
+ * guest entered with `expect`: every field a CPL3 guest cannot change (control registers, CR8,
+ * APIC base, pending interrupts, descriptor tables, CS/SS/TR, a null LDTR, DS/ES/FS/GS null or
+ * flat with base 0, privileged RFLAGS bits, reserved FPU/MXCSR/XSAVE bits) holds exactly what
+ * this library stores. Returns 0, or -1 with *why naming the field. */
 int hl__vcpu_state_check(const hl__vcpu_state *st, const hl__cpu_init *expect, const char **why);
 
 /* Dirty-page tracking of guest writes (one bit per 4 KiB page, bit i of word i / 64). The log
@@ -75,25 +81,20 @@ void hl__vm_clear_kick(hl__vm *vm);
  * string I/O): the vCPU must not be resumed elsewhere nor recycled; restores replace it. */
 int hl__vm_tainted(const hl__vm *vm);
 
-/* Whether the vCPU ran for an earlier sandbox (recycled from the pool), so that its FPU state
- * must be overwritten before a guest sees it; a new vCPU holds KVM's reset state. */
-int hl__vm_recycled(const hl__vm *vm);
-
-/* The instruction pointer inside a saved state. */
-uint64_t hl__vcpu_state_rip(const hl__vcpu_state *st);
-void hl__vcpu_state_set_rip(hl__vcpu_state *st, uint64_t rip);
 
 /* A VM whose memory slot covers m, which gets fresh zeroed memory: a pooled VM that kept a slot
  * of this size lends its address range (no slot change), else one is recycled or created.
  * Returns 0, HL_ENOKVM, HL_EKVM or HL_ENOMEM. */
 int hl__vm_acquire(size_t size, hl__mem *m, hl__vm **out);
 
-/* Enters the guest fresh at init (a recycled vCPU's FPU and pending events are cleared). */
+/* Enters the guest fresh at init: entry registers, no pending event (a recycled vCPU was scrubbed
+ * when it was pooled, so it holds what a new one holds). */
 int hl__vm_start(hl__vm *vm, const hl__cpu_init *init);
 
-/* Gives back a sandbox's VM and memory together: the pages are dropped and the VM is pooled with
- * its slot and address range, or (tainted, pool full) closed and the memory unmapped. Frees
- * m's host-write bitmap. vm may be NULL. */
+/* Gives back a sandbox's VM and memory together: the pages are dropped and the VM is scrubbed (its
+ * last OUT completed, FPU/SSE and debug registers reset) and pooled with its slot and address
+ * range, or (tainted, pool full, scrub failed) closed and the memory unmapped. Frees m's
+ * host-write bitmap. vm may be NULL. */
 void hl__vm_release(hl__vm *vm, hl__mem *m);
 
 /* Closes a VM that is not to be reused (its slot points at memory the caller keeps). */

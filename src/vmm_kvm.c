@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "vmm_kvm_state.h"
+#include "x86.h"
 
 struct hl__vm {
     int vm_fd;
@@ -21,17 +23,12 @@ struct hl__vm {
     size_t run_size;
     uint64_t npages;  /* pages in the memory slot */
     int tainted;      /* an exit left an instruction for KVM to finish on the next run */
-    int recycled;     /* ran for an earlier sandbox: FPU and events must be cleared at start */
+    int io_pending;   /* the last exit was an OUT whose completion KVM runs on the next KVM_RUN */
+    int recycled;     /* ran for an earlier sandbox (scrubbed when it was pooled) */
     hl__mem slot_mem; /* while pooled: the address range the memory slot still covers */
 };
 
-typedef struct kvm_state {
-    struct kvm_regs regs;
-    struct kvm_sregs sregs;
-    struct kvm_fpu fpu;
-} kvm_state;
-
-_Static_assert(sizeof(kvm_state) <= HL_VCPU_STATE_SIZE, "HL_VCPU_STATE_SIZE too small");
+typedef hl__kvm_state kvm_state;
 
 static pthread_once_t kvm_once = PTHREAD_ONCE_INIT;
 static int kvm_fd = -1;
@@ -70,21 +67,6 @@ int hl__vmm_available(void)
              kvm_errno == ENOTSUP ? "unsupported KVM API version or capabilities"
                                   : strerror(kvm_errno));
     return 0;
-}
-
-static void to_kvm_segment(const hl__segment *s, struct kvm_segment *k)
-{
-    memset(k, 0, sizeof *k);
-    k->base = s->base;
-    k->limit = s->limit;
-    k->selector = s->selector;
-    k->type = s->type;
-    k->present = s->present;
-    k->dpl = s->dpl;
-    k->db = s->db;
-    k->s = s->s;
-    k->l = s->l;
-    k->g = s->g;
 }
 
 /* Dirty logging in manual-protect mode with every bit initially set: no page is write-protected
@@ -196,20 +178,6 @@ HL_API void hl_vm_pool_set_size(unsigned n)
         close_vm(excess[--nexcess]);
 }
 
-/* A recycled vCPU must not show the previous sandbox's FPU/SSE registers to a guest entered
- * fresh (a snapshot's state replaces them anyway). Its cached translations are gone already:
- * deleting the memory slot made KVM zap the slot's mappings and flush the guest TLB. */
-static int clear_fpu(hl__vm *vm)
-{
-    struct kvm_fpu fpu;
-    memset(&fpu, 0, sizeof fpu);
-    fpu.fcw = 0x37f;
-    fpu.mxcsr = 0x1f80;
-    if (ioctl(vm->vcpu_fd, KVM_SET_FPU, &fpu) < 0)
-        return hl__fail(HL_EKVM, "KVM_SET_FPU: %s", strerror(errno));
-    return 0;
-}
-
 static int set_slot(hl__vm *vm, void *mem, size_t size)
 {
     struct kvm_userspace_memory_region slot = {.slot = 0,
@@ -227,7 +195,6 @@ static int set_slot(hl__vm *vm, void *mem, size_t size)
 static int recycle(hl__vm *vm, void *mem, size_t size)
 {
     vm->npages = size / 4096;
-    vm->run->kvm_dirty_regs = 0; /* registers a restore left for a run that never came */
     vm->recycled = 1;
     int rc = set_slot(vm, NULL, 0);
     hl__mem_unmap(&vm->slot_mem);
@@ -271,7 +238,6 @@ static hl__vm *take_with_memory(size_t size, hl__mem *m)
         close_vm(vm);
         return NULL;
     }
-    vm->run->kvm_dirty_regs = 0;
     vm->recycled = 1;
     return vm;
 }
@@ -320,40 +286,17 @@ static int initial_sregs(hl__vm *vm, struct kvm_sregs *out)
     return 0;
 }
 
-/* Sets what the guest's entry state says over KVM's reset state in *st. */
-static void put_entry_state(const hl__cpu_init *init, kvm_state *st)
-{
-    st->sregs.cr0 = init->cr0;
-    st->sregs.cr3 = init->cr3;
-    st->sregs.cr4 = init->cr4;
-    st->sregs.efer = init->efer;
-    to_kvm_segment(&init->cs, &st->sregs.cs);
-    to_kvm_segment(&init->ss, &st->sregs.ss);
-    to_kvm_segment(&init->ds, &st->sregs.ds);
-    to_kvm_segment(&init->ds, &st->sregs.es);
-    to_kvm_segment(&init->ds, &st->sregs.fs);
-    to_kvm_segment(&init->ds, &st->sregs.gs);
-    to_kvm_segment(&init->tr, &st->sregs.tr);
-    st->sregs.gdt.base = init->gdt_base;
-    st->sregs.gdt.limit = init->gdt_limit;
-    st->sregs.idt.base = init->idt_base;
-    st->sregs.idt.limit = init->idt_limit;
-    st->regs.rip = init->rip;
-    st->regs.rsp = init->rsp;
-    st->regs.rdi = init->rdi;
-    st->regs.rflags = init->rflags;
-}
-
 /* The guest's entry state (registers, special registers, no pending event), applied by the
- * first KVM_RUN when sync regs are available. */
+ * first KVM_RUN when sync regs are available. The FPU is a new vCPU's, or was reset when a
+ * recycled one was pooled. */
 int hl__vm_start(hl__vm *vm, const hl__cpu_init *init)
 {
-    kvm_state st;
-    memset(&st, 0, sizeof st);
-    int rc = vm->recycled ? clear_fpu(vm) : 0;
-    if (rc || (rc = initial_sregs(vm, &st.sregs)))
+    static _Thread_local kvm_state st;
+    struct kvm_sregs reset;
+    int rc = initial_sregs(vm, &reset);
+    if (rc)
         return rc;
-    put_entry_state(init, &st);
+    hl__kvm_entry_state(init, &reset, &st);
     return load_state(vm, &st);
 }
 
@@ -367,11 +310,51 @@ static int drop_memory(hl__mem *m)
                : 0;
 }
 
+/* Makes KVM finish the exit it is still completing (the OUT's RIP advance) without entering the
+ * guest: a KVM_RUN with immediate_exit set runs the completion and returns EINTR (api.rst,
+ * KVM_EXIT_IO). Registers a restore left in kvm_run are dropped first, so that completion applies
+ * to the state the OUT ran in. A vCPU where this fails is tainted. */
+static int complete_pending_io(hl__vm *vm)
+{
+    if (!vm->io_pending)
+        return 0;
+    vm->io_pending = 0;
+    vm->run->kvm_dirty_regs = 0;
+    vm->run->immediate_exit = 1;
+    int r = ioctl(vm->vcpu_fd, KVM_RUN, 0), err = errno;
+    vm->run->immediate_exit = 0;
+    if (r == 0 || (err != EINTR && err != EAGAIN)) {
+        vm->tainted = 1;
+        return hl__fail(HL_EKVM, "KVM_RUN to complete an OUT: %s",
+                        r == 0 ? "the guest ran" : strerror(err));
+    }
+    return 0;
+}
+
+/* What a tenant can leave in a vCPU beyond the registers every start loads: the pending OUT
+ * completion, the FPU/SSE state (MXCSR included: KVM_SET_FPU ignores it) and the debug registers
+ * (DR6 after a #DB). Events, registers and special registers are loaded at the next start. */
+static int scrub(hl__vm *vm)
+{
+    struct kvm_xsave xsave;
+    struct kvm_debugregs dbg;
+    memset(&dbg, 0, sizeof dbg);
+    dbg.dr6 = X86_DR6_RESET;
+    dbg.dr7 = X86_DR7_RESET;
+    hl__kvm_xsave_reset(&xsave);
+    if (complete_pending_io(vm))
+        return -1;
+    return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &xsave) < 0 ||
+                   ioctl(vm->vcpu_fd, KVM_SET_DEBUGREGS, &dbg) < 0
+               ? -1
+               : 0;
+}
+
 void hl__vm_release(hl__vm *vm, hl__mem *m)
 {
     free(m->host_dirty);
     m->host_dirty = NULL;
-    if (vm && !vm->tainted && m->map && drop_memory(m) == 0) {
+    if (vm && !vm->tainted && m->map && scrub(vm) == 0 && drop_memory(m) == 0) {
         vm->slot_mem = *m;
         memset(m, 0, sizeof *m);
         if (pool_give(vm))
@@ -395,18 +378,13 @@ static void translate_io(const struct kvm_run *run, size_t run_size, hl__exit *e
 
 /* Exits after which KVM finishes the instruction on the next KVM_RUN (IN writes RAX, MMIO and
  * string I/O re-enter the emulator) and would then move a restored RIP: such a vCPU is never
- * resumed at another point or recycled. A plain OUT is complete, or only skips itself when RIP
- * is still on it. */
+ * resumed at another point or recycled. A plain OUT only advances RIP past itself: that
+ * completion is run on its own (complete_pending_io) before the vCPU is saved, loaded or pooled. */
 static int leaves_work(const struct kvm_run *run)
 {
     if (run->exit_reason != KVM_EXIT_IO)
         return run->exit_reason != KVM_EXIT_INTR;
     return run->io.direction != KVM_EXIT_IO_OUT || run->io.count != 1;
-}
-
-int hl__vm_recycled(const hl__vm *vm)
-{
-    return vm->recycled;
 }
 
 int hl__vm_tainted(const hl__vm *vm)
@@ -417,6 +395,7 @@ int hl__vm_tainted(const hl__vm *vm)
 int hl__vm_run(hl__vm *vm, hl__exit *e)
 {
     memset(e, 0, sizeof *e);
+    vm->io_pending = 0; /* every KVM_RUN runs the completion first */
     if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
         if (errno == EINTR || errno == EAGAIN) {
             vm->run->immediate_exit = 0;
@@ -428,6 +407,7 @@ int hl__vm_run(hl__vm *vm, hl__exit *e)
     const struct kvm_run *run = vm->run;
     e->raw = run->exit_reason;
     vm->tainted |= leaves_work(run);
+    vm->io_pending = run->exit_reason == KVM_EXIT_IO && !vm->tainted;
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
         translate_io(run, vm->run_size, e);
@@ -455,12 +435,15 @@ int hl__vm_run(hl__vm *vm, hl__exit *e)
 
 int hl__vm_save_state(hl__vm *vm, hl__vcpu_state *out)
 {
-    kvm_state st;
+    static _Thread_local kvm_state st;
     memset(&st, 0, sizeof st);
+    if (complete_pending_io(vm))
+        return HL_EKVM;
     if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &st.regs) < 0 ||
         ioctl(vm->vcpu_fd, KVM_GET_SREGS, &st.sregs) < 0 ||
-        ioctl(vm->vcpu_fd, KVM_GET_FPU, &st.fpu) < 0)
+        ioctl(vm->vcpu_fd, KVM_GET_XSAVE, &st.xsave) < 0)
         return hl__fail(HL_EKVM, "reading vCPU state: %s", strerror(errno));
+    hl__kvm_state_normalise(&st);
     memset(out, 0, sizeof *out);
     memcpy(out->bytes, &st, sizeof st);
     return 0;
@@ -473,7 +456,7 @@ static void load_state_sync(hl__vm *vm, const kvm_state *st)
     vm->run->s.regs.regs = st->regs;
     vm->run->s.regs.sregs = st->sregs;
     memset(&vm->run->s.regs.events, 0, sizeof vm->run->s.regs.events);
-    vm->run->s.regs.events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+    vm->run->s.regs.events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
     vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
 }
 
@@ -481,7 +464,7 @@ static int load_state_ioctls(hl__vm *vm, const kvm_state *st)
 {
     struct kvm_vcpu_events events;
     memset(&events, 0, sizeof events);
-    events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+    events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
     if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &st->sregs) < 0 ||
         ioctl(vm->vcpu_fd, KVM_SET_REGS, &st->regs) < 0 ||
         ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &events) < 0)
@@ -498,57 +481,24 @@ static int load_state(hl__vm *vm, const kvm_state *st)
     return 0;
 }
 
+/* A stored state goes in with the special registers rebuilt over KVM's reset state (only what a
+ * guest can change comes from the state) and, with_fpu, its XSAVE image. */
 int hl__vm_load_state(hl__vm *vm, const hl__vcpu_state *in, int with_fpu)
 {
-    kvm_state st;
+    static _Thread_local kvm_state st;
+    struct kvm_sregs reset;
     memcpy(&st, in->bytes, sizeof st);
+    int rc = complete_pending_io(vm);
+    if (!rc)
+        rc = initial_sregs(vm, &reset);
+    if (rc)
+        return rc;
+    hl__kvm_state_rebuild(&st, &reset, &st.sregs);
     if (load_state(vm, &st))
         return HL_EKVM;
-    if (with_fpu && ioctl(vm->vcpu_fd, KVM_SET_FPU, &st.fpu) < 0)
-        return hl__fail(HL_EKVM, "KVM_SET_FPU: %s", strerror(errno));
+    if (with_fpu && ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &st.xsave) < 0)
+        return hl__fail(HL_EKVM, "KVM_SET_XSAVE: %s", strerror(errno));
     return 0;
-}
-
-static int segment_is(const struct kvm_segment *k, const hl__segment *s)
-{
-    return k->base == s->base && k->limit == s->limit && k->selector == s->selector &&
-           k->type == s->type && k->present == s->present && k->dpl == s->dpl && k->db == s->db &&
-           k->s == s->s && k->l == s->l && k->g == s->g && !k->unusable;
-}
-
-/* What POPF at CPL3 with IOPL 0 can change (SDM 3.4.3): CF PF AF ZF SF TF DF OF NT RF AC ID. */
-#define RFLAGS_USER_BITS 0x254dd5ull
-
-int hl__vcpu_state_check(const hl__vcpu_state *in, const hl__cpu_init *e, const char **why)
-{
-    kvm_state st;
-    memcpy(&st, in->bytes, sizeof st);
-    const struct kvm_sregs *s = &st.sregs;
-    if (s->cr0 != e->cr0 || s->cr3 != e->cr3 || s->cr4 != e->cr4 || s->efer != e->efer)
-        return *why = "control registers differ from the layout's", -1;
-    if (s->gdt.base != e->gdt_base || s->gdt.limit != e->gdt_limit || s->idt.base != e->idt_base ||
-        s->idt.limit != e->idt_limit)
-        return *why = "descriptor tables differ from the layout's", -1;
-    if (!segment_is(&s->cs, &e->cs) || !segment_is(&s->ss, &e->ss) || !segment_is(&s->tr, &e->tr))
-        return *why = "code, stack or task segment is not the guest's CPL3 setup", -1;
-    if ((st.regs.rflags & ~RFLAGS_USER_BITS) != 0x2)
-        return *why = "RFLAGS has privileged bits set", -1;
-    return 0;
-}
-
-uint64_t hl__vcpu_state_rip(const hl__vcpu_state *st)
-{
-    kvm_state k;
-    memcpy(&k, st->bytes, sizeof k);
-    return k.regs.rip;
-}
-
-void hl__vcpu_state_set_rip(hl__vcpu_state *st, uint64_t rip)
-{
-    kvm_state k;
-    memcpy(&k, st->bytes, sizeof k);
-    k.regs.rip = rip;
-    memcpy(st->bytes, &k, sizeof k);
 }
 
 int hl__vm_dirty_get(hl__vm *vm, uint64_t *bitmap)

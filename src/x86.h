@@ -27,6 +27,26 @@
 #define X86_EFER_LMA (1ull << 10)
 #define X86_EFER_NXE (1ull << 11)
 #define X86_RFLAGS_RESERVED1 (1ull << 1)
+#define X86_RFLAGS_TF (1ull << 8)
+#define X86_RFLAGS_DF (1ull << 10)
+#define X86_RFLAGS_NT (1ull << 14)
+#define X86_RFLAGS_AC (1ull << 18)
+/* What POPF at CPL3 with IOPL 0 can change (SDM 3.4.3): CF PF AF ZF SF TF DF OF NT RF AC ID. */
+#define X86_RFLAGS_USER_BITS 0x254dd5ull
+
+/* x87/SSE state (SDM 8.1.5, 10.2.3, 13.4): reset values and reserved bits. */
+#define X86_FCW_DEFAULT 0x37f     /* FNINIT: all x87 exceptions masked, 64-bit precision */
+#define X86_FCW_RESERVED 0xe000u  /* bits 13-15 */
+#define X86_MXCSR_DEFAULT 0x1f80  /* all SSE exceptions masked, round to nearest */
+#define X86_MXCSR_RESERVED 0xffff0000u
+/* The XSAVE area (SDM 13.4): the legacy FXSAVE region, then the 64-byte XSAVE header. */
+#define X86_FXSAVE_FCW 0
+#define X86_FXSAVE_FTW_RESERVED 5 /* the byte after the abridged tag word */
+#define X86_FXSAVE_MXCSR 24
+#define X86_XSAVE_HEADER 512      /* XSTATE_BV (8 bytes), XCOMP_BV (8), 48 reserved bytes */
+#define X86_XSAVE_HEADER_SIZE 64
+#define X86_XFEATURE_X87 (1ull << 0)
+#define X86_XFEATURE_SSE (1ull << 1)
 
 /* GDT selectors of our fixed GDT (index << 3 | RPL). */
 #define X86_SEL_KERNEL_CODE 0x08
@@ -42,6 +62,8 @@
 #define X86_DESC_USER_CODE 0xfb   /* P, DPL3, code, exec/read, accessed */
 #define X86_DESC_TSS64 0x89       /* P, DPL0, system, available 64-bit TSS */
 #define X86_TYPE_TSS64_BUSY 0xb
+#define X86_TYPE_DATA_RW_ACCESSED 0x3
+#define X86_TYPE_CODE_RX_ACCESSED 0xb
 #define X86_GATE_INTERRUPT 0x8e /* P, DPL0, 64-bit interrupt gate (SDM 6.14.1) */
 
 /* 64-bit TSS (SDM 7.7): rsp0 at 4, iomap_base at 102, 104 bytes. */
@@ -79,5 +101,9 @@
 #define X86_PF_WRITE (1u << 1)
 #define X86_PF_USER (1u << 2)
 #define X86_PF_FETCH (1u << 4)
+
+/* Debug registers at reset (SDM 17.2.3, 17.2.4): no breakpoint armed, DR6 with its fixed ones. */
+#define X86_DR6_RESET 0xffff0ff0ull
+#define X86_DR7_RESET 0x400ull
 
 #endif
