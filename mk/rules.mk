@@ -70,6 +70,11 @@ $(B)/guests/%.elf: tests/guests/%.c $(GUEST_DEPS)
 	@$(call say,HL-CC,$@)
 	$(Q)$(HLCC) -o $@ $<
 
+$(B)/guests/%.elf: tests/guests/raw/%.S
+	@mkdir -p $(@D)
+	@$(call say,AS-RAW,$@)
+	$(Q)$(CC) $(GUEST_LDFLAGS) -o $@ $<
+
 $(B)/guests/hello_guest.elf: examples/hello_guest.c $(GUEST_DEPS)
 	@mkdir -p $(@D)
 	@$(call say,HL-CC,$@)

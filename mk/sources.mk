@@ -12,4 +12,7 @@ HARNESS_OBJ := $(B)/host/tests/harness/harness.o
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit_%,$(wildcard tests/unit/test_*.c))
 KVM_TESTS := $(patsubst tests/kvm/%.c,$(B)/tests/kvm_%,$(wildcard tests/kvm/test_*.c))
 TEST_GUESTS := $(patsubst tests/guests/%.c,$(B)/guests/%.elf,$(wildcard tests/guests/*.c))
+# Raw guests: a few instructions of assembly, no runtime (they read the state a vCPU starts with).
+RAW_GUESTS := $(patsubst tests/guests/raw/%.S,$(B)/guests/%.elf,$(wildcard tests/guests/raw/*.S))
+TEST_GUESTS += $(RAW_GUESTS)
 EXAMPLE_GUESTS := $(B)/guests/hello_guest.elf

@@ -249,6 +249,7 @@ int hl__handle_exit(hl_sandbox *sb, const hl__exit *e, int *done)
     case HL_EXIT_INTR:
         return 0; /* the run loop checks for interrupts and the time limit */
     default:
-        return hl__poison(sb, hl__fail(HL_EKVM, "unexpected KVM exit reason %u", e->raw));
+        return hl__poison(sb, hl__fail(HL_EKVM, "unexpected KVM exit reason %u (sub-reason %u)",
+                                       e->raw, e->value));
     }
 }

@@ -16,7 +16,7 @@ typedef enum hl__exit_kind {
     HL_EXIT_HLT,      /* hlt executed (only ring 0 can) */
     HL_EXIT_SHUTDOWN, /* triple fault */
     HL_EXIT_INTR,     /* KVM_RUN interrupted by a signal (time limit) */
-    HL_EXIT_OTHER,    /* anything else: raw = hypervisor's exit reason */
+    HL_EXIT_OTHER,    /* anything else: raw = hypervisor's exit reason, value = its sub-reason */
 } hl__exit_kind;
 
 typedef struct hl__exit {

@@ -426,6 +426,10 @@ int hl__vm_run(hl__vm *vm, hl__exit *e)
     case KVM_EXIT_INTR:
         e->kind = HL_EXIT_INTR;
         break;
+    case KVM_EXIT_INTERNAL_ERROR:
+        e->kind = HL_EXIT_OTHER;
+        e->value = run->internal.suberror;
+        break;
     default:
         e->kind = HL_EXIT_OTHER;
         break;
@@ -486,14 +490,15 @@ static int load_state(hl__vm *vm, const kvm_state *st)
 int hl__vm_load_state(hl__vm *vm, const hl__vcpu_state *in, int with_fpu)
 {
     static _Thread_local kvm_state st;
-    struct kvm_sregs reset;
+    struct kvm_sregs reset, sregs;
     memcpy(&st, in->bytes, sizeof st);
     int rc = complete_pending_io(vm);
     if (!rc)
         rc = initial_sregs(vm, &reset);
     if (rc)
         return rc;
-    hl__kvm_state_rebuild(&st, &reset, &st.sregs);
+    hl__kvm_state_rebuild(&st, &reset, &sregs);
+    st.sregs = sregs;
     if (load_state(vm, &st))
         return HL_EKVM;
     if (with_fpu && ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &st.xsave) < 0)

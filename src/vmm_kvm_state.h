@@ -36,7 +36,7 @@ void hl__kvm_state_normalise(hl__kvm_state *st);
 
 /* The special registers to load for a stored state: `reset` (KVM's reset state) with the stored
  * control registers, descriptor tables, CS/SS/TR and CR2, a null LDT, and DS/ES/FS/GS rebuilt from
- * their selectors. */
+ * their selectors. out must not be &st->sregs. */
 void hl__kvm_state_rebuild(const hl__kvm_state *st, const struct kvm_sregs *reset,
                            struct kvm_sregs *out);
 

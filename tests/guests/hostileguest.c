@@ -453,6 +453,20 @@ static int popf_privileged(const hl_value *args, size_t nargs, hl_value *ret)
     return 0;
 }
 
+/* GetFlags(): RFLAGS as this function finds them. */
+static int get_flags(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    uint64_t got;
+    (void)args, (void)nargs;
+    __asm__ volatile("pushfq\n\t"
+                     "popq %0"
+                     : "=r"(got)
+                     :
+                     : "memory");
+    *ret = hl_u64(got);
+    return 0;
+}
+
 /* SetFlags(rflags): loads RFLAGS with popf and returns with them still set, so the guest parks
  * with them (at CPL3 the CPU ignores attempts to change IF, IOPL, VIF, VIP). Returns RFLAGS as
  * read back. */
@@ -670,6 +684,7 @@ void hlg_main(void)
     reg("Privileged", U64, HL_PARAMS(I32), privileged);
     reg("PopfPrivileged", U64, NULL, 0, popf_privileged);
     reg("SetFlags", U64, HL_PARAMS(U64), set_flags);
+    reg("GetFlags", U64, NULL, 0, get_flags);
     reg("TrapFlag", I32, NULL, 0, trap_flag);
     reg("OutPort", I32, HL_PARAMS(U32, I32, U32), out_port);
     reg("InPort", U32, HL_PARAMS(U32, I32), in_port);

@@ -25,7 +25,7 @@ uint64_t hl__hash64(const void *p, size_t n, uint64_t seed);
  * up here: a little-endian header, the guest's and the host's SIGS tables right after it, then
  * the memory image at the next page boundary (zero pages are holes). */
 #define PAGE 4096u
-#define VCPU_BYTES 1024u
+#define VCPU_BYTES 4608u
 #define CHECKSUM_SEED 0x534e4150u
 #define MAX_SIGS_LEN (1u << 20)
 #define NO_CUT UINT64_MAX
@@ -43,16 +43,20 @@ typedef struct file_header {
 } file_header;
 
 #define OFF(field) offsetof(file_header, field)
-_Static_assert(sizeof(file_header) == 1200, "file_header size");
+_Static_assert(sizeof(file_header) == 4784, "file_header size");
 _Static_assert(OFF(guest_id) == 32 && OFF(cookie) == 152 && OFF(vcpu) == 168, "header offsets");
-_Static_assert(OFF(checksum) == 1192, "checksum offset");
+_Static_assert(OFF(checksum) == 4776, "checksum offset");
 
-/* The vCPU bytes: struct kvm_regs, kvm_sregs, kvm_fpu in that order (kvm_state, vmm_kvm.c). */
+/* The vCPU bytes: struct kvm_regs, kvm_sregs, kvm_xsave in that order (vmm_kvm_state.h), zeros
+ * after them. */
 typedef struct vcpu_state {
     struct kvm_regs regs;
     struct kvm_sregs sregs;
-    struct kvm_fpu fpu;
+    struct kvm_xsave xsave;
 } vcpu_state;
+#define XSAVE_MXCSR 24
+#define XSAVE_FCW 0
+#define XSAVE_XSTATE_BV 512
 _Static_assert(sizeof(vcpu_state) <= VCPU_BYTES, "vcpu_state fits the header");
 
 /* x86 page-table bits (SDM vol. 3 4.5) and RFLAGS bits (SDM vol. 1 3.4.3). */
@@ -840,7 +844,31 @@ static void host_table_empty(snapfile *f, uint64_t unused_a, uint64_t unused_b)
 }
 
 /* vCPU edits. */
-enum { V_CS_CPL0, V_SS_CPL0, V_IOPL3, V_IF, V_CR3, V_CR0_WP, V_IDTR, V_TR };
+enum {
+    V_CS_CPL0,
+    V_SS_CPL0,
+    V_IOPL3,
+    V_IF,
+    V_CR3,
+    V_CR0_WP,
+    V_IDTR,
+    V_TR,
+    V_LDT_GATE,
+    V_FS_KERNEL,
+    V_GS_BASE,
+    V_APIC_BASE,
+    V_CR8,
+    V_IRQ_PENDING,
+    V_FCW_RESERVED,
+    V_MXCSR_RESERVED,
+    V_XSTATE_AVX,
+    V_PAST_END,
+};
+
+static void xsave_put(vcpu_state *v, size_t off, const void *p, size_t n)
+{
+    memcpy((uint8_t *)v->xsave.region + off, p, n);
+}
 
 static void vcpu_edit(snapfile *f, uint64_t what, uint64_t unused)
 {
@@ -873,8 +901,46 @@ static void vcpu_edit(snapfile *f, uint64_t what, uint64_t unused)
     case V_TR:
         v.sregs.tr.base += 8;
         break;
+    case V_LDT_GATE: /* an LDT in guest-writable memory: a call gate there would reach ring 0 */
+        v.sregs.ldt.base = v.sregs.cr3 + 16 * PAGE, v.sregs.ldt.limit = 0xfff;
+        v.sregs.ldt.type = 2, v.sregs.ldt.present = 1, v.sregs.ldt.unusable = 0;
+        break;
+    case V_FS_KERNEL:
+        v.sregs.fs.selector = 0x10, v.sregs.fs.dpl = 0, v.sregs.fs.base = 0x123456789000ull;
+        break;
+    case V_GS_BASE:
+        v.sregs.gs.base = 0x1000;
+        break;
+    case V_APIC_BASE:
+        v.sregs.apic_base = 1;
+        break;
+    case V_CR8:
+        v.sregs.cr8 = 15;
+        break;
+    case V_IRQ_PENDING:
+        v.sregs.interrupt_bitmap[0] = 1ull << 32;
+        break;
+    case V_FCW_RESERVED: {
+        uint16_t fcw = 0xe37f;
+        xsave_put(&v, XSAVE_FCW, &fcw, 2);
+        break;
+    }
+    case V_MXCSR_RESERVED: {
+        uint32_t mxcsr = 0x11f80;
+        xsave_put(&v, XSAVE_MXCSR, &mxcsr, 4);
+        break;
+    }
+    case V_XSTATE_AVX: {
+        uint64_t bv = 7;
+        xsave_put(&v, XSAVE_XSTATE_BV, &bv, 8);
+        break;
+    }
+    case V_PAST_END:
+        break;
     }
     vcpu_put(f, &v);
+    if (what == V_PAST_END)
+        f->h.vcpu[VCPU_BYTES - 1] = 1;
 }
 
 /* Image edits at a named place. */
@@ -1083,14 +1149,24 @@ static const damage damages[] = {
     {"image_size_huge", set64, OFF(image_size), HUGE_64, 1, ES, "layout does not match", 0},
     {"image_size_page_more", add64, OFF(image_size), PAGE, 1, ES, "layout does not match", 0},
     /* ... the vCPU state ... */
-    {"vcpu_cs_cpl0", vcpu_edit, V_CS_CPL0, 0, 1, ES, "not the guest's CPL3 setup", 1},
-    {"vcpu_ss_cpl0", vcpu_edit, V_SS_CPL0, 0, 1, ES, "not the guest's CPL3 setup", 0},
-    {"vcpu_tr_moved", vcpu_edit, V_TR, 0, 1, ES, "not the guest's CPL3 setup", 0},
-    {"vcpu_rflags_iopl3", vcpu_edit, V_IOPL3, 0, 1, ES, "RFLAGS has privileged bits", 1},
-    {"vcpu_rflags_if", vcpu_edit, V_IF, 0, 1, ES, "RFLAGS has privileged bits", 0},
-    {"vcpu_cr3_other", vcpu_edit, V_CR3, 0, 1, ES, "control registers", 0},
-    {"vcpu_cr0_no_wp", vcpu_edit, V_CR0_WP, 0, 1, ES, "control registers", 0},
-    {"vcpu_idt_limit", vcpu_edit, V_IDTR, 0, 1, ES, "descriptor tables differ", 0},
+    {"vcpu_cs_cpl0", vcpu_edit, V_CS_CPL0, 0, 1, ES, "CS is not the guest's CPL3 code", 1},
+    {"vcpu_ss_cpl0", vcpu_edit, V_SS_CPL0, 0, 1, ES, "SS is not the guest's CPL3 stack", 0},
+    {"vcpu_tr_moved", vcpu_edit, V_TR, 0, 1, ES, "TR is not the library's task segment", 0},
+    {"vcpu_rflags_iopl3", vcpu_edit, V_IOPL3, 0, 1, ES, "RFLAGS (privileged bits)", 1},
+    {"vcpu_rflags_if", vcpu_edit, V_IF, 0, 1, ES, "RFLAGS (privileged bits)", 0},
+    {"vcpu_cr3_other", vcpu_edit, V_CR3, 0, 1, ES, "CR3 is", 0},
+    {"vcpu_cr0_no_wp", vcpu_edit, V_CR0_WP, 0, 1, ES, "CR0 is", 0},
+    {"vcpu_idt_limit", vcpu_edit, V_IDTR, 0, 1, ES, "IDT limit is", 0},
+    {"vcpu_ldt_call_gate", vcpu_edit, V_LDT_GATE, 0, 1, ES, "LDTR is not null", 1},
+    {"vcpu_fs_kernel_data", vcpu_edit, V_FS_KERNEL, 0, 1, ES, "FS is not a null, user-data", 1},
+    {"vcpu_gs_base", vcpu_edit, V_GS_BASE, 0, 1, ES, "GS is not a null, user-data", 0},
+    {"vcpu_apic_base", vcpu_edit, V_APIC_BASE, 0, 1, ES, "APIC base is 0x1", 1},
+    {"vcpu_cr8", vcpu_edit, V_CR8, 0, 1, ES, "CR8 is 0xf", 0},
+    {"vcpu_interrupt_pending", vcpu_edit, V_IRQ_PENDING, 0, 1, ES, "interrupt bitmap", 1},
+    {"vcpu_fcw_reserved", vcpu_edit, V_FCW_RESERVED, 0, 1, ES, "x87 control word", 0},
+    {"vcpu_mxcsr_reserved", vcpu_edit, V_MXCSR_RESERVED, 0, 1, ES, "MXCSR is 0x11f80", 1},
+    {"vcpu_xstate_avx", vcpu_edit, V_XSTATE_AVX, 0, 1, ES, "XSTATE_BV is 0x7", 0},
+    {"vcpu_bytes_past_state", vcpu_edit, V_PAST_END, 0, 1, ES, "past its end", 0},
     /* ... the tables ... */
     {"guest_table_duplicate_name", guest_dup, 0, 0, 1, ES, "a function name appears twice", 1},
     {"guest_table_void_param", guest_void_param, 0, 0, 1, ES, "invalid parameter type", 0},

@@ -1,0 +1,283 @@
+/* test_isolation.c: what one tenant leaves in a vCPU, a callback or a signal never reaches the
+ * next (security review 2026-12, F2-F9): raw guests that read the state they start with, and the
+ * lifecycle calls made from inside callbacks. */
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvm_common.h"
+
+static const char *raw_guest(const char *name)
+{
+    static _Thread_local char path[4096];
+    char file[64];
+    snprintf(file, sizeof file, "%s.elf", name);
+    return test_file_path(path, sizeof path, "HL_TEST_GUEST_DIR", "build/guests", file);
+}
+
+/* Creates a sandbox from a raw guest and runs its init, which must end with HL_EABORT; returns
+ * the abort code quoted in the detail. */
+static int abort_code_of(const char *guest)
+{
+    hl_sandbox *sb = NULL;
+    int code = -1;
+    CHECK_OK(hl_sandbox_new(NULL, raw_guest(guest), &sb));
+    CHECK_RC(hl_sandbox_init(sb), HL_EABORT);
+    CHECK(sscanf(hl_last_error(), "guest aborted (code %d)", &code) == 1);
+    hl_sandbox_destroy(sb);
+    return code;
+}
+
+#define STATE_CLEAN 0x600d
+
+/* F3 and the rest of the list in state_probe.S: general and segment registers, flags, x87, MXCSR
+ * and XMM state at a guest's first instruction are a new vCPU's, also on a VM another tenant left
+ * with all of them changed. */
+TEST(recycled_vcpu_starts_with_the_state_of_a_new_one)
+{
+    require_kvm();
+    hl_vm_pool_set_size(1);
+    hl_vm_pool_drain();
+    CHECK_EQ(abort_code_of("state_probe"), STATE_CLEAN); /* a new VM */
+    for (int round = 0; round < 3; round++) {
+        CHECK_EQ(abort_code_of("fpu_dirtier"), 1);
+        CHECK_EQ(abort_code_of("state_probe"), STATE_CLEAN); /* the dirtier's VM, recycled */
+    }
+    hl_vm_pool_set_size(0);
+    CHECK_EQ(abort_code_of("fpu_dirtier"), 1);
+    CHECK_EQ(abort_code_of("state_probe"), STATE_CLEAN); /* pool off: a new VM again */
+}
+
+/* F2: the last exit of a tenant is an OUT at the address where the next tenant starts. Had KVM
+ * kept that OUT's completion pending, the next tenant would start past its first instruction (on
+ * VMX and SVM, where the RIP advance is done at the next KVM_RUN; nested PVM advances RIP before
+ * the exit, so there this passes either way). */
+TEST(next_tenant_starts_at_its_entry_after_a_tenant_parked_there)
+{
+    require_kvm();
+    hl_vm_pool_set_size(1);
+    hl_vm_pool_drain();
+    CHECK_EQ(abort_code_of("out_victim"), 7);
+    for (int round = 0; round < 3; round++) {
+        hl_sandbox *sb = NULL;
+        CHECK_OK(hl_sandbox_new(NULL, raw_guest("out_park"), &sb));
+        CHECK_RC(hl_sandbox_init(sb), HL_EPROTOCOL); /* DONE without a function table */
+        hl_sandbox_destroy(sb);
+        CHECK_EQ(abort_code_of("out_victim"), 7);
+    }
+}
+
+/* F9: no LDT selector resolves; the far call faults on the selector, not on an LDT read. */
+TEST(guests_run_with_a_null_ldt)
+{
+    require_kvm();
+    for (int pooled = 0; pooled < 2; pooled++) {
+        hl_sandbox *sb = NULL;
+        CHECK_OK(hl_sandbox_new(NULL, raw_guest("ldt_probe"), &sb));
+        CHECK_RC(hl_sandbox_init(sb), HL_EFAULT);
+        CHECK(strstr(hl_last_error(), "page fault") == NULL);
+        if (!strstr(hl_last_error(), "general protection (#GP), error code 0x4"))
+            CHECK_ERROR_HAS("invalid opcode (#UD)"); /* hypervisors that emulate far calls */
+        hl_sandbox_destroy(sb);
+    }
+}
+
+/* F4 */
+TEST(restore_of_a_sandbox_that_was_never_initialised)
+{
+    hl_sandbox *a = ready_sandbox(NULL), *b = new_sandbox(NULL);
+    hl_snapshot *s = NULL;
+    CHECK_OK(hl_sandbox_snapshot(a, &s));
+    CHECK_OK(hl_sandbox_restore(b, s));
+    CHECK_STR_VALUE(CALL_OK(b, HL_TYPE_STRING, "Echo", HL_ARGS(hl_str("restored"))), "restored");
+    hl_type ret;
+    CHECK_OK(hl_sandbox_guest_function(b, "Echo", &ret, NULL, NULL));
+    CHECK_EQ(ret, HL_TYPE_STRING);
+    hl_snapshot_release(s);
+    hl_sandbox_destroy(a);
+    hl_sandbox_destroy(b);
+}
+
+/* ---- F6: lifecycle calls from inside callbacks ---- */
+
+typedef enum { DO_REGISTER, DO_INIT, DO_DESTROY } reentry;
+
+typedef struct hook {
+    hl_sandbox *sb;
+    reentry what;
+    int rc; /* what the nested call returned */
+    int calls;
+} hook;
+
+static int late_fn(void *user, const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)user, (void)args, (void)nargs;
+    *ret = hl_i32(0);
+    return 0;
+}
+
+static int nested(hook *h)
+{
+    h->calls++;
+    switch (h->what) {
+    case DO_REGISTER:
+        return hl_sandbox_register(h->sb, "Late", HL_TYPE_I32, NULL, 0, late_fn, NULL);
+    case DO_INIT:
+        return hl_sandbox_init(h->sb);
+    case DO_DESTROY:
+        hl_sandbox_destroy(h->sb);
+        return 0;
+    }
+    return -1;
+}
+
+static int host_echo_hook(void *user, const hl_value *args, size_t nargs, hl_value *ret)
+{
+    hook *h = user;
+    (void)nargs;
+    h->rc = nested(h);
+    *ret = args[0];
+    return 0;
+}
+
+static int init_mode_echo(void *user, const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)user, (void)args, (void)nargs;
+    *ret = hl_i32(5); /* simpleguest: init calls HostEcho */
+    return 0;
+}
+
+static hl_sandbox *hooked_sandbox(hook *h, int in_init)
+{
+    hl_sandbox *sb = new_sandbox(NULL);
+    h->sb = sb;
+    CHECK_OK(hl_sandbox_register(sb, "HostEcho", HL_TYPE_STRING, HL_PARAMS(HL_TYPE_STRING),
+                                 host_echo_hook, h));
+    if (in_init)
+        CHECK_OK(hl_sandbox_register(sb, "InitMode", HL_TYPE_I32, NULL, 0, init_mode_echo, NULL));
+    return sb;
+}
+
+TEST(register_and_init_from_a_host_function_are_refused)
+{
+    for (int in_init = 0; in_init < 2; in_init++) {
+        for (reentry what = DO_REGISTER; what <= DO_INIT; what++) {
+            hook h = {NULL, what, 0, 0};
+            hl_sandbox *sb = hooked_sandbox(&h, in_init);
+            if (in_init) {
+                CHECK_OK(hl_sandbox_init(sb));
+            } else {
+                CHECK_OK(hl_sandbox_init(sb));
+                CHECK_STR_VALUE(CALL_OK(sb, HL_TYPE_STRING, "CallHostEcho", HL_ARGS(hl_str("x"))),
+                                "x");
+            }
+            CHECK_EQ(h.calls, 1);
+            CHECK_RC(h.rc, HL_ESTATE);
+            /* the sandbox goes on: the refused call changed nothing */
+            CHECK_STR_VALUE(CALL_OK(sb, HL_TYPE_STRING, "Echo", HL_ARGS(hl_str("on"))), "on");
+            hl_sandbox_destroy(sb);
+        }
+    }
+}
+
+TEST(destroy_from_a_host_function_ends_the_call_and_frees_the_sandbox)
+{
+    for (int in_init = 0; in_init < 2; in_init++) {
+        hook h = {NULL, in_init ? DO_DESTROY : DO_REGISTER, 0, 0};
+        hl_sandbox *sb = hooked_sandbox(&h, in_init);
+        hl_interrupt_handle *ih = hl_sandbox_interrupt_handle(sb);
+        if (in_init) {
+            CHECK_RC(hl_sandbox_init(sb), HL_ECANCELLED);
+        } else {
+            CHECK_OK(hl_sandbox_init(sb));
+            h.what = DO_DESTROY;
+            hl_value r = hl_i32(12345);
+            CHECK_RC(hl_sandbox_call(sb, "CallHostEcho", HL_ARGS(hl_str("x")), &r), HL_ECANCELLED);
+            CHECK_EQ(r.type, HL_TYPE_I32); /* the result is not written */
+        }
+        CHECK_ERROR_HAS("destroyed by one of its callbacks");
+        CHECK_EQ(h.calls, 1);
+        CHECK(!hl_interrupt(ih)); /* the handle outlives the sandbox and does nothing */
+        hl_interrupt_release(ih);
+    }
+}
+
+/* ---- F5: a loop of interrupts does not hold the call it stopped ---- */
+
+typedef struct spinner {
+    hl_sandbox *sb;
+    int rc;
+    volatile int done;
+} spinner;
+
+static void *spin_call(void *arg)
+{
+    spinner *s = arg;
+    s->rc = hl_sandbox_call(s->sb, "Spin", NULL, 0, NULL);
+    __atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+TEST(interrupting_until_false_does_not_starve_the_interrupted_call)
+{
+    spinner s = {ready_sandbox(NULL), 0, 0};
+    hl_interrupt_handle *h = hl_sandbox_interrupt_handle(s.sb);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, spin_call, &s), 0);
+    double start = now_s(), deadline = start + 10;
+    while (!hl_interrupt(h)) /* until the call runs */
+        CHECK(now_s() < deadline);
+    unsigned long trues = 1;
+    while (hl_interrupt(h)) /* "interrupt until it has stopped" */
+        if (++trues % 1024 == 0)
+            CHECK(now_s() < deadline);
+    CHECK(now_s() - start < 5); /* it ended soon after the first true (held 5 s before) */
+    pthread_join(t, NULL);
+    CHECK_RC(s.rc, HL_ECANCELLED);
+    hl_interrupt_release(h);
+    hl_sandbox_destroy(s.sb);
+}
+
+/* ---- F8: an application handler on SIGRTMIN+5 is refused even without a time limit ---- */
+
+static void app_handler(int sig)
+{
+    (void)sig;
+}
+
+TEST(application_owned_kick_signal_is_refused_without_a_time_limit)
+{
+    hl_config cfg;
+    hl_config_init(&cfg);
+    cfg.time_limit_ms = 0;
+    require_kvm();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = app_handler;
+    CHECK_EQ(sigaction(SIGRTMIN + 5, &sa, NULL), 0); /* before the library first looks */
+    hl_sandbox *sb = new_sandbox(&cfg);
+    CHECK_RC(hl_sandbox_init(sb), HL_ESIGNAL);
+    CHECK_ERROR_HAS("SIGRTMIN+5");
+    hl_sandbox_destroy(sb);
+}
+
+static const hl_test tests[] = {
+    TEST_ENTRY(recycled_vcpu_starts_with_the_state_of_a_new_one),
+    TEST_ENTRY(next_tenant_starts_at_its_entry_after_a_tenant_parked_there),
+    TEST_ENTRY(guests_run_with_a_null_ldt),
+    TEST_ENTRY(restore_of_a_sandbox_that_was_never_initialised),
+    TEST_ENTRY(register_and_init_from_a_host_function_are_refused),
+    TEST_ENTRY(destroy_from_a_host_function_ends_the_call_and_frees_the_sandbox),
+    TEST_ENTRY(interrupting_until_false_does_not_starve_the_interrupted_call),
+    TEST_ENTRY(application_owned_kick_signal_is_refused_without_a_time_limit),
+};
+
+RUN_TESTS(tests)
