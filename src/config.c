@@ -16,6 +16,7 @@ HL_API void hl_config_init(hl_config *cfg)
         .log_level = HL_LOG_INFO,
         .log_fn = NULL,
         .log_user = NULL,
+        .memory_limit = HL_DEFAULT_MEMORY_LIMIT,
     };
 }
 
@@ -40,5 +41,7 @@ int hl__config_check(const hl_config *cfg)
         rc = range("time_limit_ms", cfg->time_limit_ms, 0, HL_MAX_TIME_LIMIT_MS);
     if (!rc)
         rc = range("log_level", (unsigned)cfg->log_level, HL_LOG_OFF, HL_LOG_TRACE);
+    if (!rc)
+        rc = range("memory_limit", cfg->memory_limit, HL_MIN_MEMORY_LIMIT, HL_MAX_GUEST_MEMORY);
     return rc;
 }

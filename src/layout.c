@@ -116,11 +116,11 @@ int hl__layout_build(const hl_config *cfg, uint64_t image_gpa, uint64_t image_si
     cursor += HL_PAGE; /* guard above the stack */
     place_system(&l, &cursor);
     place_page_tables(&l, &cursor);
-    if (cursor > HL_MAX_GUEST_MEMORY)
+    if (cursor > cfg->memory_limit)
         return hl__fail(HL_ECONFIG,
-                        "guest memory would need %llu bytes, more than the %llu allowed "
-                        "(reduce heap, stack or buffer sizes)",
-                        (unsigned long long)cursor, (unsigned long long)HL_MAX_GUEST_MEMORY);
+                        "guest memory would need %llu bytes, more than the %llu allowed by "
+                        "memory_limit (reduce the image, heap, stack or buffer sizes)",
+                        (unsigned long long)cursor, (unsigned long long)cfg->memory_limit);
     l.total = cursor;
     *out = l;
     return 0;

@@ -42,8 +42,9 @@ static int read_range(int fd, uint8_t *buf, size_t got, size_t n)
 
 /* Reads the part of the guest file that loading uses into *out (malloc'd): its headers, then
  * only up to the end of its loadable bytes (debug information, often most of the file, is never
- * read). 0, HL_ENOMEM, or -1 with errno set (0 when the file shrank). */
-static int read_loadable(int fd, size_t size, uint8_t **out, size_t *len)
+ * read), and only when that is within `limit`. 0, HL_ENOMEM, HL_ECONFIG (*len says how much it
+ * needed), or -1 with errno set (0 when the file shrank). */
+static int read_loadable(int fd, size_t size, size_t limit, uint8_t **out, size_t *len)
 {
     size_t head = size < ELF_HEAD_BYTES ? size : ELF_HEAD_BYTES;
     uint8_t *buf = malloc(head ? head : 1), *grown;
@@ -54,6 +55,11 @@ static int read_loadable(int fd, size_t size, uint8_t **out, size_t *len)
         return -1;
     }
     size_t n = (size_t)hl__elf_needed_len(buf, head, size);
+    if (n > limit) {
+        free(buf);
+        *len = n;
+        return HL_ECONFIG;
+    }
     if (n > head) {
         if (!(grown = realloc(buf, n))) {
             free(buf);
@@ -70,7 +76,7 @@ static int read_loadable(int fd, size_t size, uint8_t **out, size_t *len)
     return 0;
 }
 
-static int read_file(const char *path, uint8_t **out, size_t *len)
+static int read_file(const char *path, size_t limit, uint8_t **out, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -81,8 +87,12 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
         return hl__fail(HL_EIO, "guest '%s' is not a regular file of at most %llu bytes", path,
                         (unsigned long long)MAX_ELF_FILE);
     }
-    int rc = read_loadable(fd, (size_t)st.st_size, out, len), err = errno;
+    int rc = read_loadable(fd, (size_t)st.st_size, limit, out, len), err = errno;
     close(fd);
+    if (rc == HL_ECONFIG)
+        return hl__fail(HL_ECONFIG, "guest '%s' loads %zu bytes, more than the %zu allowed by "
+                                    "memory_limit",
+                        path, *len, limit);
     if (rc == HL_ENOMEM)
         return hl__fail(HL_ENOMEM, "out of memory reading '%s'", path);
     if (rc)
@@ -239,7 +249,9 @@ HL_API int hl_sandbox_new(const hl_config *cfg, const char *elf_path, hl_sandbox
     hl__clear_error();
     if (!elf_path || !out)
         return hl__fail(HL_EINVAL, "hl_sandbox_new: elf_path and out must not be NULL");
-    int rc = read_file(elf_path, &file, &len);
+    int rc = cfg ? hl__config_check(cfg) : 0; /* memory_limit decides how much is read */
+    if (!rc)
+        rc = read_file(elf_path, cfg ? cfg->memory_limit : HL_DEFAULT_MEMORY_LIMIT, &file, &len);
     if (rc)
         return rc;
     rc = hl_sandbox_new_from_memory(cfg, file, len, out);

@@ -360,6 +360,11 @@ HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *s, hl
     if (!s || !out)
         return hl__fail(HL_EINVAL,
                         "hl_sandbox_new_from_snapshot: snapshot and out must not be NULL");
+    size_t limit = cfg ? cfg->memory_limit : HL_DEFAULT_MEMORY_LIMIT;
+    if (s->size > limit)
+        return hl__fail(HL_ECONFIG, "the snapshot has %zu bytes of guest memory, more than the "
+                                    "%zu allowed by memory_limit",
+                        s->size, limit);
     hl_sandbox *sb = calloc(1, sizeof *sb);
     if (!sb)
         return hl__fail(HL_ENOMEM, "out of memory creating a sandbox");

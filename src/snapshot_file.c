@@ -215,6 +215,7 @@ static int adopt_header(const char *path, const file_header *h, hl_snapshot *s)
     s->cfg.heap_size = h->heap_size;
     s->cfg.input_size = h->input_size;
     s->cfg.output_size = h->output_size;
+    s->cfg.memory_limit = HL_MAX_GUEST_MEMORY; /* a sandbox made from it applies its own */
     s->cfg.time_limit_ms = h->time_limit_ms > HL_MAX_TIME_LIMIT_MS ? 0 : (uint32_t)h->time_limit_ms;
     s->cfg.log_level = h->log_level > HL_LOG_TRACE ? HL_LOG_OFF : (hl_log_level)h->log_level;
     if (h->stack_size > HL_MAX_STACK_SIZE || h->heap_size > HL_MAX_HEAP_SIZE ||

@@ -101,6 +101,8 @@ typedef void (*hl_log_fn)(void *user, const hl_log_record *rec);
 #define HL_MIN_BUFFER_SIZE (4u * 1024)
 #define HL_MAX_BUFFER_SIZE (256u * 1024 * 1024)
 #define HL_MAX_GUEST_MEMORY (1024ull * 1024 * 1024) /* everything together, incl. the image */
+#define HL_MIN_MEMORY_LIMIT (1024u * 1024)
+#define HL_DEFAULT_MEMORY_LIMIT (256u * 1024 * 1024)
 #define HL_MAX_TIME_LIMIT_MS (24u * 3600 * 1000)
 
 typedef struct hl_config {
@@ -114,6 +116,9 @@ typedef struct hl_config {
     void *log_user;         /* passed to log_fn */
     bool reset_after_call;  /* restore the last snapshot after every call (see below); default
                                false. hl_sandbox_init then takes that snapshot itself. */
+    size_t memory_limit;    /* most guest memory a sandbox may have, image included: an ELF or
+                               snapshot that needs more is refused with HL_ECONFIG before its
+                               bytes are read; default 256 MiB, at most HL_MAX_GUEST_MEMORY */
 } hl_config;
 
 /* Fills *cfg with the defaults above. */

@@ -269,6 +269,39 @@ TEST(application_owned_kick_signal_is_refused_without_a_time_limit)
     hl_sandbox_destroy(sb);
 }
 
+/* ---- F10: the config, not the ELF, bounds guest memory ---- */
+
+TEST(image_larger_than_memory_limit_is_refused_before_it_is_read)
+{
+    hl_config cfg;
+    hl_sandbox *sb = NULL;
+    hl_config_init(&cfg);
+    cfg.memory_limit = 2u * 1024 * 1024;
+    CHECK_RC(hl_sandbox_new(&cfg, raw_guest("big_data"), &sb), HL_ECONFIG);
+    CHECK_ERROR_HAS("more than the 2097152 allowed by memory_limit");
+    CHECK(sb == NULL);
+    cfg.memory_limit = 0;
+    CHECK_RC(hl_sandbox_new(&cfg, raw_guest("big_data"), &sb), HL_ECONFIG);
+    CHECK_ERROR_HAS("config memory_limit = 0 is out of range");
+}
+
+TEST(memory_limit_counts_the_image_with_heap_and_stack)
+{
+    hl_config cfg;
+    hl_sandbox *sb = NULL;
+    require_kvm();
+    hl_config_init(&cfg);
+    cfg.heap_size = 64 * 1024;
+    cfg.stack_size = HL_MIN_STACK_SIZE;
+    cfg.memory_limit = 5u * 1024 * 1024; /* the file's 4 MiB fit, not with the rest */
+    CHECK_RC(hl_sandbox_new(&cfg, raw_guest("big_data"), &sb), HL_ECONFIG);
+    CHECK_ERROR_HAS("allowed by memory_limit");
+    cfg.memory_limit = 8u * 1024 * 1024;
+    CHECK_OK(hl_sandbox_new(&cfg, raw_guest("big_data"), &sb));
+    CHECK_RC(hl_sandbox_init(sb), HL_EABORT);
+    hl_sandbox_destroy(sb);
+}
+
 static const hl_test tests[] = {
     TEST_ENTRY(recycled_vcpu_starts_with_the_state_of_a_new_one),
     TEST_ENTRY(next_tenant_starts_at_its_entry_after_a_tenant_parked_there),
@@ -278,6 +311,8 @@ static const hl_test tests[] = {
     TEST_ENTRY(destroy_from_a_host_function_ends_the_call_and_frees_the_sandbox),
     TEST_ENTRY(interrupting_until_false_does_not_starve_the_interrupted_call),
     TEST_ENTRY(application_owned_kick_signal_is_refused_without_a_time_limit),
+    TEST_ENTRY(image_larger_than_memory_limit_is_refused_before_it_is_read),
+    TEST_ENTRY(memory_limit_counts_the_image_with_heap_and_stack),
 };
 
 RUN_TESTS(tests)

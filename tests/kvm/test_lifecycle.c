@@ -210,10 +210,11 @@ TEST(config_too_much_memory_altogether_fails_with_ECONFIG)
     hl_config_init(&cfg);
     cfg.heap_size = HL_MAX_HEAP_SIZE;
     cfg.stack_size = HL_MAX_STACK_SIZE;
+    cfg.memory_limit = HL_MAX_GUEST_MEMORY;
     hl_sandbox *sb = NULL;
     CHECK_RC(hl_sandbox_new(&cfg, guest_path(), &sb), HL_ECONFIG);
     CHECK_ERROR_HAS("guest memory would need ");
-    CHECK_ERROR_HAS("more than the 1073741824 allowed");
+    CHECK_ERROR_HAS("more than the 1073741824 allowed by memory_limit");
 }
 
 TEST(config_limits_are_accepted)
@@ -566,7 +567,7 @@ TEST(time_limit_signal_with_application_handler_fails_with_ESIGNAL)
     CHECK(sigaction(SIGRTMIN + 5, &sa, NULL) == 0);
     hl_sandbox *sb = new_sandbox(NULL);
     CHECK_RC(hl_sandbox_init(sb), HL_ESIGNAL);
-    CHECK_ERROR_IS("signal SIGRTMIN+5 has another handler; time limits need it");
+    CHECK_ERROR_IS("signal SIGRTMIN+5 has another handler; time limits and hl_interrupt need it");
     CHECK(!hl_sandbox_is_poisoned(sb));
     hl_sandbox_destroy(sb);
     hl_config cfg;

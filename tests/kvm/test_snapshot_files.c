@@ -1082,7 +1082,8 @@ static const damage damages[] = {
     /* identity */
     {"bad_magic", xor8, 0, 0x20, 1, ES, "bad magic", 1},
     {"bad_magic_last_byte", xor8, 7, 0xff, 1, ES, "bad magic", 0},
-    {"format_version_2", set32, OFF(format_version), 2, 1, ES, "unsupported format version", 0},
+    {"format_version_1", set32, OFF(format_version), 1, 1, ES, "unsupported format version", 0},
+    {"format_version_3", set32, OFF(format_version), 3, 1, ES, "unsupported format version", 0},
     {"format_version_0", set32, OFF(format_version), 0, 1, ES, "unsupported format version", 0},
     {"abi_version_other", set32, OFF(abi_version), HL_ABI_VERSION + 1, 1, ES, "ABI version", 0},
     {"header_size_0", set32, OFF(header_size), 0, 1, ES, "header size", 0},

@@ -1,0 +1,10 @@
+/* big_data.S: a guest whose image is mostly 4 MiB of initialised data, to test memory_limit. */
+    .text
+    .globl _start
+_start:
+    movl $0, %eax
+    outl %eax, $0xEC
+    ud2
+    .data
+    .fill 4 * 1024 * 1024, 1, 0x55
+    .section .note.GNU-stack, "", @progbits
