@@ -269,13 +269,15 @@ static void list_rows(void)
            "memory", "memory per idle sandbox from one snapshot");
 }
 
+#define SKIP_EXIT 77 /* nothing measured: no KVM here (tests/run.sh's convention) */
+
 static int check_inputs(const bench_opts *o)
 {
     if (access(o->guest, R_OK) != 0)
         return fprintf(stderr, "hl-bench: cannot read the bench guest %s (--guest)\n", o->guest),
                -1;
     if (!hl_kvm_available())
-        return fprintf(stderr, "hl-bench: %s\n", hl_last_error()), -1;
+        return fprintf(stderr, "hl-bench: SKIP: %s\n", hl_last_error()), SKIP_EXIT;
     return 0;
 }
 
@@ -306,7 +308,9 @@ int main(int argc, char **argv)
     if (list)
         return list_rows(), 0;
     apply_defaults(&run.opt);
-    if (check_inputs(&run.opt) || build_rows(&run))
+    if ((rc = check_inputs(&run.opt)))
+        return rc == SKIP_EXIT ? SKIP_EXIT : 1;
+    if (build_rows(&run))
         return 1;
     floor_vm anchor = {.vm_fd = -1, .vcpu_fd = -1};
     if (!run.opt.no_anchor && (floor_kvm_open() || floor_vm_create(&anchor)))

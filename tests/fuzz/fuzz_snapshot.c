@@ -1,5 +1,7 @@
 /* fuzz_snapshot.c: libFuzzer target for the snapshot-file loader (src/snapshot_file.c). The input
- * is written to a memfd and loaded through its /proc/self/fd/N path (no KVM: no sandbox is made).
+ * is written to a memfd and loaded through its /proc/self/fd/N path. Where /dev/kvm can be used, an
+ * accepted file also makes a sandbox, which runs its first argument-less guest function under a
+ * short time limit: what the loader accepts must be safe to run, not only to parse.
  * The header checksum only detects accidents, so the target recomputes it over the input before
  * loading (unless the stored checksum is 0, which keeps the mismatch path reachable); otherwise
  * almost every mutation would stop there. Properties: a refused file fails with HL_ESNAPSHOT and
@@ -21,6 +23,7 @@
 #define CHECKSUM_SEED 0x534e4150u
 
 static int memfd = -1;
+static int kvm; /* /dev/kvm usable: accepted files also run */
 static char path[64], save_path[64];
 
 static uint64_t get_u64(const uint8_t *p)
@@ -59,6 +62,8 @@ static void setup(void)
     REQUIRE(memfd >= 0);
     snprintf(path, sizeof path, "/proc/self/fd/%d", memfd);
     snprintf(save_path, sizeof save_path, "/dev/shm/hl-fuzz-snapshot-%d.hls", (int)getpid());
+    kvm = hl_kvm_available(); /* opens /dev/kvm once, before descriptors are counted */
+    hl_vm_pool_set_size(0);   /* destroyed sandboxes keep no descriptors */
 }
 
 /* The lowest free descriptor (libFuzzer's own may come and go between inputs, not during one). */
@@ -91,6 +96,30 @@ static void check_save_round_trip(const hl_snapshot *s)
     hl_snapshot_release(t);
 }
 
+/* A sandbox from the accepted snapshot runs: any result is fine, a host crash or leak is not. */
+static void run_from(hl_snapshot *s)
+{
+    if (!kvm)
+        return;
+    hl_config cfg;
+    hl_config_init(&cfg);
+    cfg.time_limit_ms = 50;
+    cfg.memory_limit = HL_MAX_GUEST_MEMORY;
+    hl_sandbox *sb = NULL;
+    if (hl_sandbox_new_from_snapshot(&cfg, s, &sb) != 0)
+        return;
+    if (hl_sandbox_init(sb) == 0) {
+        for (size_t i = 0; i < s->fns.n; i++) {
+            if (s->fns.v[i].nparams == 0) {
+                hl_value r;
+                hl_sandbox_call(sb, s->fns.v[i].name, NULL, 0, &r);
+                break;
+            }
+        }
+    }
+    hl_sandbox_destroy(sb);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (memfd < 0)
@@ -109,6 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         REQUIRE(s);
         check_save_round_trip(s);
+        run_from(s);
         hl_snapshot_release(s);
     } else {
         if (rc != HL_ESNAPSHOT)
