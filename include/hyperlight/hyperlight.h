@@ -127,12 +127,16 @@ HL_API void hl_config_init(hl_config *cfg);
 /* ------------------------------------------------------------------------------------------ */
 /* Sandboxes. A sandbox may be used by one thread at a time; different sandboxes may be used from
  * different threads at once. Lifecycle: new -> register host functions -> init -> call ... ->
- * destroy. */
+ * destroy. From inside one of its own host functions or log callbacks, a sandbox refuses
+ * hl_sandbox_call, _init, _register, _snapshot and _restore with HL_ESTATE (changing nothing),
+ * and defers hl_sandbox_destroy (see there). */
 typedef struct hl_sandbox hl_sandbox;
 
 /* Creates a sandbox from the guest ELF at `elf_path` (NULL cfg = defaults; cfg is copied). Opens
  * /dev/kvm, creates the VM and vCPU, loads the guest; the guest does not run until
- * hl_sandbox_init. On success *out owns the sandbox (free with hl_sandbox_destroy).
+ * hl_sandbox_init. On success *out owns the sandbox (free with hl_sandbox_destroy). An ELF whose
+ * loadable bytes, or whose memory with heap, stack and buffers, exceed cfg->memory_limit is
+ * refused with HL_ECONFIG (the former after reading only its first 4 KiB).
  * Returns 0, HL_EINVAL, HL_ECONFIG, HL_EIO, HL_EELF, HL_ENOMEM, HL_ENOKVM, HL_EKVM. */
 HL_API int hl_sandbox_new(const hl_config *cfg, const char *elf_path, hl_sandbox **out);
 
@@ -149,15 +153,16 @@ HL_API int hl_sandbox_new_from_memory(const hl_config *cfg, const void *elf, siz
 typedef int (*hl_host_fn)(void *user, const hl_value *args, size_t nargs, hl_value *ret);
 
 /* Makes `fn` callable by the guest as `name` with exactly these parameter types (copied) and
- * return type. Only before hl_sandbox_init. Host functions are deny-by-default: the guest can
- * call nothing else. Returns 0, HL_EINVAL (bad name or type), HL_EEXIST, HL_ESTATE, HL_ENOMEM. */
+ * return type. Only before hl_sandbox_init, not from a callback. Host functions are
+ * deny-by-default: the guest can call nothing else.
+ * Returns 0, HL_EINVAL (bad name or type), HL_EEXIST, HL_ESTATE, HL_ENOMEM. */
 HL_API int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret, const hl_type *params,
                                size_t nparams, hl_host_fn fn, void *user);
 
 /* Runs the guest's init (which registers its functions) within the time limit. Errors are those
  * of hl_sandbox_call; a failed init poisons the sandbox. For a sandbox made from a snapshot it runs
  * no guest code and only checks the registered host functions (HL_EMISMATCH), so code that always
- * calls init works for both kinds. */
+ * calls init works for both kinds. HL_ESTATE also when called from one of sb's callbacks. */
 HL_API int hl_sandbox_init(hl_sandbox *sb);
 
 /* Calls guest function `name` with args[0..nargs) (NULL, 0 for none; see HL_ARGS). On success
@@ -165,14 +170,17 @@ HL_API int hl_sandbox_init(hl_sandbox *sb);
  * next hl_sandbox_call on it or hl_sandbox_destroy. Guest state persists between calls.
  * Returns 0 or: HL_EINVAL, HL_ESTATE (not initialised), HL_EPOISONED, HL_ENOTFOUND,
  * HL_EARGCOUNT, HL_EARGTYPE, HL_ETOOBIG (arguments exceed input_size), HL_EGUEST (the function
- * reported failure: the sandbox stays usable), and, poisoning the sandbox: HL_EABORT,
- * HL_EFAULT, HL_ESTACKOVERFLOW, HL_ECOOKIE, HL_ETIMEOUT, HL_EPROTOCOL, HL_EKVM. */
+ * reported failure: the sandbox stays usable), HL_ESIGNAL (the application owns SIGRTMIN+5),
+ * HL_ENOMEM (no timer), and, poisoning the sandbox: HL_EABORT, HL_EFAULT, HL_ESTACKOVERFLOW,
+ * HL_ECOOKIE, HL_ETIMEOUT, HL_ECANCELLED (hl_interrupt, or hl_sandbox_destroy from a callback),
+ * HL_EPROTOCOL, HL_EKVM. */
 HL_API int hl_sandbox_call(hl_sandbox *sb, const char *name, const hl_value *args, size_t nargs,
                            hl_value *result);
 
-/* Signature of the guest function `name` as its init registered it. *params points into the
- * sandbox (valid until destroy). Returns 0, HL_EINVAL, HL_ESTATE (not initialised), HL_ENOTFOUND.
- */
+/* Signature of the guest function `name` as its init registered it (or the snapshot it was last
+ * restored from). *params points to the sandbox's own copy of that list, valid until
+ * hl_sandbox_destroy, whatever restores do in between. Returns 0, HL_EINVAL, HL_ESTATE (not
+ * initialised), HL_ENOTFOUND, HL_ENOMEM (no memory for that copy). */
 HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_type *ret,
                                      const hl_type **params, size_t *nparams);
 
@@ -180,7 +188,10 @@ HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_
  * then fails with HL_EPOISONED. */
 HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb);
 
-/* Releases the VM, memory and every resource of the sandbox. NULL is a no-op. */
+/* Releases the VM, memory and every resource of the sandbox. NULL is a no-op. Called from one of
+ * the sandbox's own host functions or log callbacks, it is deferred: the running call stops at
+ * once with HL_ECANCELLED and the sandbox is freed before hl_sandbox_call (or _init) returns, its
+ * result unwritten; sb must not be used afterwards either way. */
 HL_API void hl_sandbox_destroy(hl_sandbox *sb);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -193,9 +204,11 @@ HL_API hl_interrupt_handle *hl_sandbox_interrupt_handle(hl_sandbox *sb);
 
 /* Stops the call running right now, promptly, whether the guest is spinning, faulting or inside a
  * host function (the guest is then not re-entered): that call returns HL_ECANCELLED and the
- * sandbox is poisoned (restore a snapshot to reuse it). Returns true if a call was running. An
- * interrupt while no call runs does nothing and never affects a later call. Safe from any thread
- * (not from a signal handler), also racing with the end of the call or with destroy. */
+ * sandbox is poisoned (restore a snapshot to reuse it). Returns true if a call was running; only
+ * the first true of a call signals it, later ones return at once, and the call ends soon after
+ * the first (a loop "interrupt until false" ends too). An interrupt while no call runs does
+ * nothing and never affects a later call. Safe from any thread (not from a signal handler), also
+ * racing with the end of the call or with destroy. */
 HL_API bool hl_interrupt(hl_interrupt_handle *h);
 HL_API void hl_interrupt_release(hl_interrupt_handle *h);
 
@@ -226,14 +239,15 @@ HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *snap);
  * (NULL = defaults) only time_limit_ms, log_level, log_fn, log_user and reset_after_call are used.
  * If snap's guest was given host functions, register the same names and signatures and call
  * hl_sandbox_init, which then only checks them (HL_EMISMATCH if they differ); otherwise the
- * sandbox is ready to call at once. Returns 0 or the codes of hl_sandbox_new. */
+ * sandbox is ready to call at once. HL_ECONFIG when snap's memory exceeds cfg's memory_limit.
+ * Returns 0 or the codes of hl_sandbox_new. */
 HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *snap, hl_sandbox **out);
 
 /* Drops one reference; the last one frees the snapshot. NULL is a no-op. Thread-safe. */
 HL_API void hl_snapshot_release(hl_snapshot *snap);
 
 /* Writes snap to path (created or replaced atomically) in the versioned format of
- * docs/SNAPSHOTS.md. Returns 0, HL_EINVAL, HL_EIO. */
+ * docs/SNAPSHOTS.md. Returns 0, HL_EINVAL, HL_EIO, HL_ENOMEM. */
 HL_API int hl_snapshot_save(const hl_snapshot *snap, const char *path);
 
 /* Loads a snapshot saved by hl_snapshot_save, in this or another process. The memory image is
