@@ -16,7 +16,7 @@ B := build$(if $(filter 1,$(SANITIZE)),-san)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith
 OPT ?= -O2 -g
 HOST_CFLAGS := -std=c11 $(WARN) $(OPT) -fPIC -fvisibility=hidden -D_GNU_SOURCE -iquote tests/harness \
-               -DHL_BUILDING_LIBRARY -Iinclude -iquote src -iquote common
+               -DHL_BUILDING_LIBRARY -Iinclude -iquote src -iquote common $(HL_EXTRA_CFLAGS)
 HOST_LDLIBS := -lpthread -lrt
 ifeq ($(SANITIZE),1)
 HOST_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -46,3 +46,4 @@ include mk/rules.mk
 include mk/bench.mk
 include mk/fuzz.mk
 include mk/soak.mk
+include mk/vmtest.mk

@@ -106,7 +106,9 @@ $(B)/tests/kvm_%: $(B)/host/tests/kvm/%.o $(HARNESS_OBJ) $(B)/lib/libhyperlight.
 TEST_ENV := HL_TEST_GUEST_DIR=$(B)/guests HL_TEST_BIN_DIR=$(B)/bin
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
 
-.PHONY: test unit-test kvm-test valgrind
+.PHONY: test unit-test kvm-test kvm-tests-build valgrind
+kvm-tests-build: $(KVM_TESTS)
+
 test: all $(UNIT_TESTS) $(KVM_TESTS)
 	@$(TEST_ENV) tests/run.sh $(UNIT_TESTS) $(KVM_TESTS)
 

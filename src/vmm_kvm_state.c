@@ -122,6 +122,7 @@ void hl__kvm_state_rebuild(const hl__kvm_state *st, const struct kvm_sregs *rese
     out->cs = s->cs;
     out->ss = s->ss;
     out->tr = s->tr;
+    out->tr.type = X86_TYPE_TSS64_LOADED; /* read back with the busy bit on SVM: see x86.h */
     hl__kvm_null_ldt(&out->ldt);
     for (int i = 0; i < 4; i++) {
         struct kvm_segment *seg = data_segment(out, i);
@@ -201,8 +202,11 @@ static int check_segments(const struct kvm_sregs *s, const hl__cpu_init *e, cons
     to_kvm_segment(&e->ss, &want);
     if (!segment_equals(&s->ss, &want))
         return refuse(why, "SS", "is not the guest's CPL3 stack segment");
+    struct kvm_segment tr = s->tr; /* available or busy: the load puts the library's type back */
     to_kvm_segment(&e->tr, &want);
-    if (!segment_equals(&s->tr, &want))
+    tr.type |= X86_TYPE_TSS_BUSY_BIT;
+    want.type |= X86_TYPE_TSS_BUSY_BIT;
+    if (!segment_equals(&tr, &want))
         return refuse(why, "TR", "is not the library's task segment");
     hl__kvm_null_ldt(&null_ldt);
     if (!segment_equals(&s->ldt, &null_ldt))

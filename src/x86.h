@@ -62,6 +62,14 @@
 #define X86_DESC_USER_CODE 0xfb   /* P, DPL3, code, exec/read, accessed */
 #define X86_DESC_TSS64 0x89       /* P, DPL0, system, available 64-bit TSS */
 #define X86_TYPE_TSS64_BUSY 0xb
+#define X86_TYPE_TSS_BUSY_BIT 0x2
+/* The TSS type TR holds while the guest runs: busy, as VMX requires at VM entry (SDM 26.3.1.2).
+ * QEMU's software emulation of SVM (make vm-test) applies the I/O bitmap only with an available
+ * TSS, so that build loads type 9; AMD hardware and KVM accept either, and KVM on SVM reports the
+ * busy bit set whatever was loaded. */
+#ifndef X86_TYPE_TSS64_LOADED
+#define X86_TYPE_TSS64_LOADED X86_TYPE_TSS64_BUSY
+#endif
 #define X86_TYPE_DATA_RW_ACCESSED 0x3
 #define X86_TYPE_CODE_RX_ACCESSED 0xb
 #define X86_GATE_INTERRUPT 0x8e /* P, DPL0, 64-bit interrupt gate (SDM 6.14.1) */

@@ -1,0 +1,19 @@
+# vmtest.mk: the KVM integration tests inside an emulated machine, for hosts without /dev/kvm.
+#   make vm-test    builds the library and tests into build-vm/ (one difference: the TSS type of
+#                   src/x86.h, X86_TYPE_TSS64_LOADED), prepares a VM kit from Debian packages
+#                   (tests/vm/kit.sh: qemu-system-x86 and busybox-static installed when missing, a
+#                   Debian kernel downloaded and unpacked) and runs every tests/kvm binary inside
+#                   QEMU's emulated AMD CPU with SVM, where the kernel's kvm_amd gives a real
+#                   /dev/kvm (tests/vm/run.sh). About 10x slower than on a KVM host.
+VM_B := build-vm
+VM_KIT := $(VM_B)/kit
+VM_SECONDS ?= 3000
+
+.PHONY: vm-test
+vm-test:
+	$(MAKE) B=$(VM_B) HL_EXTRA_CFLAGS=-DX86_TYPE_TSS64_LOADED=9 all kvm-tests-build
+	tests/vm/kit.sh $(VM_KIT)
+	@printf '%s\n' '#!/bin/sh' 'cd $(CURDIR) || exit 1' \
+	    'export HL_TEST_GUEST_DIR=$(VM_B)/guests HL_TEST_BIN_DIR=$(VM_B)/bin HL_TEST_TIMEOUT=600' \
+	    'tests/run.sh $(VM_B)/tests/kvm_test_*' > $(VM_B)/vm-test.sh
+	tests/vm/run.sh $(VM_KIT) $(VM_SECONDS) $(VM_B)/vm-test.sh
