@@ -3,76 +3,9 @@
 
 #include "bstack.h"
 #include "error.h"
-#include "exits.h"
+#include "run.h"
 #include "sandbox.h"
 #include "wire.h"
-
-int hl__poison(hl_sandbox *sb, int rc)
-{
-    sb->poisoned = 1;
-    return rc;
-}
-
-/* Between two runs of the guest: stop if the call was interrupted or ran out of time. */
-static int should_stop(hl_sandbox *sb)
-{
-    if (sb->destroy_requested)
-        return hl__poison(sb, hl__fail(HL_ECANCELLED, "the sandbox was destroyed by one of its "
-                                                      "callbacks during the call"));
-    if (hl__interrupt_requested(sb->interrupt))
-        return hl__poison(sb, hl__fail(HL_ECANCELLED, "call cancelled by hl_interrupt"));
-    if (hl__timer_expired(&sb->timer))
-        return hl__poison(
-            sb, hl__fail(HL_ETIMEOUT, "time limit of %u ms exceeded", sb->cfg.time_limit_ms));
-    return 0;
-}
-
-static int run_loop(hl_sandbox *sb)
-{
-    for (;;) {
-        hl__exit e;
-        int done = 0;
-        int rc = should_stop(sb);
-        if (!rc)
-            rc = hl__vm_run(sb->vm, &e);
-        if (rc)
-            return hl__poison(sb, rc);
-        rc = hl__handle_exit(sb, &e, &done);
-        if (rc || done)
-            return rc;
-    }
-}
-
-static int check_cookie(hl_sandbox *sb)
-{
-    uint8_t now[HL_ABI_COOKIE_SIZE];
-    if (hl__mem_read(&sb->mem, sb->layout.r[HL_R_STACK].gpa, now, sizeof now) ||
-        memcmp(now, sb->cookie, sizeof now) != 0)
-        return hl__poison(sb, hl__fail(HL_ECOOKIE, "guest stack cookie smashed (the stack "
-                                                   "overran its lowest bytes)"));
-    return 0;
-}
-
-int hl__run_until_done(hl_sandbox *sb)
-{
-    pid_t tid = hl__gettid(); /* the thread the timer and interrupts signal */
-    if (hl__kick_ready()) /* hl_interrupt needs it even without a time limit */
-        return hl__fail(HL_ESIGNAL, "signal SIGRTMIN+5 has another handler; time limits and "
-                                    "hl_interrupt need it");
-    int rc = hl__timer_arm(&sb->timer, sb->cfg.time_limit_ms, tid);
-    if (rc)
-        return rc;
-    int was_blocked = hl__kick_unblock(); /* interrupts and the timer must reach KVM_RUN */
-    hl__interrupt_begin(sb->interrupt, sb->vm, tid);
-    rc = run_loop(sb);
-    if (hl__interrupt_end(sb->interrupt) && !rc)
-        rc = hl__poison(sb, hl__fail(HL_ECANCELLED, "call cancelled by hl_interrupt"));
-    hl__timer_disarm(&sb->timer);
-    hl__kick_reblock(was_blocked);
-    if (!rc)
-        rc = check_cookie(sb);
-    return rc;
-}
 
 static int check_value(const hl_value *v, size_t i)
 {

@@ -146,3 +146,36 @@ void hl__cpu_initial_state(const hl__layout *l, uint64_t entry, hl__cpu_init *ou
     out->rdi = l->r[HL_R_PEB].gpa;
     out->rflags = X86_RFLAGS_RESERVED1; /* IF=0, IOPL=0: CPL3 may use only the bitmap's ports */
 }
+
+const char *hl__cpu_vector_name(uint64_t v)
+{
+    static const char *const names[] = {"divide error (#DE)",
+                                        "debug (#DB)",
+                                        "NMI",
+                                        "breakpoint (#BP)",
+                                        "overflow (#OF)",
+                                        "bound range (#BR)",
+                                        "invalid opcode (#UD)",
+                                        "device not available (#NM)",
+                                        "double fault (#DF)",
+                                        "coprocessor overrun",
+                                        "invalid TSS (#TS)",
+                                        "segment not present (#NP)",
+                                        "stack fault (#SS)",
+                                        "general protection (#GP)",
+                                        "page fault (#PF)",
+                                        "reserved",
+                                        "x87 error (#MF)",
+                                        "alignment check (#AC)",
+                                        "machine check (#MC)",
+                                        "SIMD error (#XM)",
+                                        "virtualization (#VE)",
+                                        "control protection (#CP)"};
+    return v < sizeof names / sizeof names[0] ? names[v] : "exception";
+}
+
+void hl__cpu_pf_describe(uint64_t error, const char **access, const char **why)
+{
+    *access = (error & X86_PF_FETCH) ? "execute" : (error & X86_PF_WRITE) ? "write" : "read";
+    *why = (error & X86_PF_PRESENT) ? "not permitted" : "not mapped";
+}

@@ -39,6 +39,13 @@ int hl__cpu_write_tables(hl__mem *m, const hl__layout *l);
  * stub this library writes for layout l. Returns 0 or -1 with *why. */
 int hl__cpu_check_tables(const uint8_t *mem, const hl__layout *l, const char **why);
 
+/* The name of exception vector v ("page fault (#PF)"), for reports. */
+const char *hl__cpu_vector_name(uint64_t v);
+
+/* What a #PF error code says: the access ("read", "write", "execute") and why it failed ("not
+ * mapped", "not permitted"). */
+void hl__cpu_pf_describe(uint64_t error, const char **access, const char **why);
+
 /* Fills the state that enters the guest at `entry` at CPL3 with RDI = PEB. */
 void hl__cpu_initial_state(const hl__layout *l, uint64_t entry, hl__cpu_init *out);
 

@@ -1,7 +1,7 @@
 /* hash.c: a fast 64-bit non-cryptographic hash (multiply-xorshift over 8-byte words). */
 #include <string.h>
 
-#include "snapshot.h"
+#include "hash.h"
 
 #define MUL 0x9e3779b97f4a7c15ull
 

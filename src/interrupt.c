@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "sandbox.h"
 #include "timer.h"
 
 #define RUNNING 1ull
@@ -83,23 +82,10 @@ HL_API bool hl_interrupt(hl_interrupt_handle *h)
     return true;
 }
 
-HL_API hl_interrupt_handle *hl_sandbox_interrupt_handle(hl_sandbox *sb)
-{
-    if (!sb || !sb->interrupt)
-        return NULL;
-    __atomic_add_fetch(&sb->interrupt->refs, 1, __ATOMIC_RELAXED);
-    return sb->interrupt;
-}
-
 HL_API void hl_interrupt_release(hl_interrupt_handle *h)
 {
     if (!h || __atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     pthread_mutex_destroy(&h->lock);
     free(h);
-}
-
-HL_API bool hl_sandbox_interrupt(hl_sandbox *sb)
-{
-    return sb && hl_interrupt(sb->interrupt);
 }

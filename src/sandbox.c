@@ -15,7 +15,9 @@
 #include "cpu.h"
 #include "elf.h"
 #include "error.h"
+#include "hash.h"
 #include "paging.h"
+#include "run.h"
 #include "snapshot.h"
 #include "wire.h"
 
@@ -164,32 +166,6 @@ static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file,
     return 0;
 }
 
-/* The host's message buffers (decoded guest output, encoded input) share one mapping, not
- * malloc'd: they are big, and destroy must give them back to the system at once rather than
- * leave holes in the heap. */
-static size_t buffers_size(const hl_sandbox *sb)
-{
-    size_t page = HL_PAGE;
-    return (sb->msg_cap + page - 1) / page * page + sb->enc_cap;
-}
-
-int hl__sandbox_alloc_buffers(hl_sandbox *sb)
-{
-    sb->interrupt = hl__interrupt_new();
-    if (!sb->interrupt)
-        return hl__fail(HL_ENOMEM, "out of memory for the interrupt handle");
-    sb->msg_cap =
-        sb->cfg.input_size > sb->cfg.output_size ? sb->cfg.input_size : sb->cfg.output_size;
-    sb->enc_cap = sb->cfg.input_size;
-    void *p =
-        mmap(NULL, buffers_size(sb), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return hl__fail(HL_ENOMEM, "out of memory for message buffers");
-    sb->msg = p;
-    sb->enc = sb->msg + (buffers_size(sb) - sb->enc_cap);
-    return hl__dirty_init(&sb->dirty, &sb->mem);
-}
-
 /* Identifies the guest by what it loads (entry, segments and their bytes), not by debug info. */
 static uint64_t guest_hash(const hl__elf *elf, const uint8_t *file)
 {
@@ -210,7 +186,7 @@ static int create(hl_sandbox *sb, const uint8_t *file, size_t len)
     hl__cpu_init init;
     int rc = hl__elf_parse(file, len, &elf);
     if (rc || (rc = hl__layout_compute(&sb->cfg, &elf, &sb->layout)) ||
-        (rc = build_memory(sb, &elf, file, len)) || (rc = hl__sandbox_alloc_buffers(sb)))
+        (rc = build_memory(sb, &elf, file, len)) || (rc = hl__sandbox_alloc_host_side(sb)))
         return rc;
     sb->guest_id = hl__hash64(&sb->layout, sizeof sb->layout, guest_hash(&elf, file));
     uint64_t entry = sb->layout.r[HL_R_IMAGE].gpa + (elf.entry - elf.link_base);
@@ -300,6 +276,17 @@ static int read_guest_functions(hl_sandbox *sb)
     return 0;
 }
 
+/* hl_sandbox_init for a sandbox made from a snapshot: the registered host functions must be
+ * exactly those the snapshot's guest was given. */
+static int init_from_snapshot(hl_sandbox *sb)
+{
+    if (!hl__sigtable_equals(&sb->host_fns, sb->base->host_sigs, sb->base->host_sigs_len))
+        return hl__fail(HL_EMISMATCH, "registered host functions differ from those the snapshot "
+                                      "was taken with (same names and signatures needed)");
+    sb->state = HL_STATE_READY;
+    return 0;
+}
+
 HL_API int hl_sandbox_init(hl_sandbox *sb)
 {
     hl__clear_error();
@@ -310,7 +297,7 @@ HL_API int hl_sandbox_init(hl_sandbox *sb)
     if (sb->poisoned)
         return hl__fail(HL_EPOISONED, "sandbox is poisoned by an earlier failure");
     if (sb->state == HL_STATE_FROM_SNAPSHOT || (sb->fns_owner && sb->state == HL_STATE_READY))
-        return hl__init_from_snapshot(sb); /* checks host functions; runs no guest code */
+        return init_from_snapshot(sb); /* checks host functions; runs no guest code */
     if (sb->state != HL_STATE_CREATED)
         return hl__fail(HL_ESTATE, "sandbox is already initialised");
     int rc = write_host_fn_table(sb);
@@ -380,35 +367,6 @@ HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_
     if (nparams)
         *nparams = s->nparams;
     return 0;
-}
-
-HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb)
-{
-    return sb && sb->poisoned;
-}
-
-HL_API void hl_sandbox_destroy(hl_sandbox *sb)
-{
-    if (!sb)
-        return;
-    if (sb->in_call) { /* from one of its own callbacks: the call stops and frees it */
-        sb->destroy_requested = 1;
-        return;
-    }
-    for (size_t i = 0; i < sb->nparam_lists; i++)
-        free(sb->param_lists[i]);
-    free(sb->param_lists);
-    hl__vm_release(sb->vm, &sb->mem);
-    hl__timer_destroy(&sb->timer);
-    hl__dirty_free(&sb->dirty);
-    hl_snapshot_release(sb->base);
-    hl_interrupt_release(sb->interrupt); /* other holders keep a handle that does nothing */
-    hl__sigtable_free(&sb->host_fns);
-    hl__sigtable_free(&sb->own_fns);
-    hl_snapshot_release(sb->fns_owner);
-    if (sb->msg)
-        munmap(sb->msg, buffers_size(sb));
-    free(sb);
 }
 
 HL_API int hl_kvm_available(void)

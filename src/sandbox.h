@@ -28,6 +28,8 @@ typedef enum hl__state {
     HL_STATE_READY,         /* init done: calls allowed */
 } hl__state;
 
+/* Every field must be safe to destroy when zero: constructors call hl_sandbox_destroy on a
+ * half-built sandbox. */
 struct hl_sandbox {
     hl_config cfg;
     hl__state state;
@@ -56,23 +58,18 @@ struct hl_sandbox {
     size_t nparam_lists;
 };
 
-/* Allocates the message buffers and dirty-page bitmaps once memory is mapped (sandbox.c). */
-int hl__sandbox_alloc_buffers(hl_sandbox *sb);
-
-/* hl_sandbox_init of a sandbox made from a snapshot: checks the host functions (snapshot.c). */
-int hl__init_from_snapshot(hl_sandbox *sb);
+/* Creates the host-side parts of a sandbox whose memory is mapped: its interrupt handle, the
+ * message buffers and the dirty-page bitmaps (sandbox_obj.c). Returns 0 or HL_ENOMEM. */
+int hl__sandbox_alloc_host_side(hl_sandbox *sb);
 
 /* Restores the base snapshot after a call when cfg.reset_after_call is set (snapshot.c). */
 int hl__reset_after_call(hl_sandbox *sb, int call_rc);
 
-/* Runs the vCPU until the guest reports DONE, serving host calls and logs on the way, within the
- * time limit. Returns 0, or a negative code after poisoning the sandbox. */
-int hl__run_until_done(hl_sandbox *sb);
-
-/* Pops the guest's DONE message into sb->msg; returns 0 with *len, or HL_EPROTOCOL (poisons). */
-int hl__pop_output(hl_sandbox *sb, size_t *len);
-
 /* Marks the sandbox poisoned and returns rc. */
-int hl__poison(hl_sandbox *sb, int rc);
+static inline int hl__poison(hl_sandbox *sb, int rc)
+{
+    sb->poisoned = 1;
+    return rc;
+}
 
 #endif

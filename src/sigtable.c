@@ -152,3 +152,35 @@ int hl__sigtable_decode(hl__sigtable *t, const void *msg, size_t len, const char
         return *why = r.why, -1;
     return 0;
 }
+
+/* The most bytes a SIGS message of n signatures takes: count, then per signature its name
+ * (length byte + name), return type, parameter count and types. */
+static size_t sigs_msg_max(size_t n)
+{
+    return 3 + n * (4 + HL_ABI_MAX_NAME + HL_MAX_PARAMS);
+}
+
+int hl__sigtable_encode_alloc(const hl__sigtable *t, uint8_t **out, size_t *len)
+{
+    size_t cap = sigs_msg_max(t->n);
+    uint8_t *buf = malloc(cap);
+    size_t n = buf ? hl__sigtable_encode(t, buf, cap) : 0;
+    if (!n) {
+        free(buf);
+        return hl__fail(HL_ENOMEM, "out of memory copying function tables");
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+int hl__sigtable_equals(const hl__sigtable *t, const uint8_t *msg, size_t len)
+{
+    uint8_t *mine = NULL;
+    size_t n = 0;
+    if (hl__sigtable_encode_alloc(t, &mine, &n))
+        return 0;
+    int eq = n == len && memcmp(mine, msg, n) == 0;
+    free(mine);
+    return eq;
+}

@@ -36,6 +36,12 @@ int hl__sig_check_args(const hl__sig *s, const char *what, const hl_value *args,
 /* Encodes the table as a SIGS message; returns its length or 0 if it does not fit. */
 size_t hl__sigtable_encode(const hl__sigtable *t, void *buf, size_t cap);
 
+/* The table's SIGS message in a new malloc'd buffer: 0 with *out and *len, or HL_ENOMEM. */
+int hl__sigtable_encode_alloc(const hl__sigtable *t, uint8_t **out, size_t *len);
+
+/* 1 if the table encodes to exactly msg[0..len), else 0 (also when out of memory). */
+int hl__sigtable_equals(const hl__sigtable *t, const uint8_t *msg, size_t len);
+
 /* Fills an empty table from a SIGS message. Returns 0 or -1 with *why. */
 int hl__sigtable_decode(hl__sigtable *t, const void *msg, size_t len, const char **why);
 

@@ -9,76 +9,15 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fileio.h"
 #include "sandbox.h"
 
 #define PAGE 4096u
 
-int hl__snapshot_decode_fns(hl_snapshot *s)
-{
-    const char *why = NULL;
-    if (hl__sigtable_decode(&s->fns, s->guest_sigs, s->guest_sigs_len, &why))
-        return hl__fail(HL_ESNAPSHOT, "snapshot's guest function table is bad: %s", why);
-    return 0;
-}
-
-hl_snapshot *hl__snapshot_alloc(void)
-{
-    hl_snapshot *s = calloc(1, sizeof *s);
-    if (s) {
-        s->refs = 1;
-        s->fd = -1;
-        s->overlay_fd = -1;
-    }
-    return s;
-}
-
-uint8_t *hl__snapshot_map(const hl_snapshot *s, void *addr, int prot)
-{
-    int fixed = addr ? MAP_FIXED : 0;
-    uint8_t *base =
-        mmap(addr, s->size, prot, MAP_PRIVATE | MAP_NORESERVE | fixed, s->fd, (off_t)s->fd_offset);
-    if (base == MAP_FAILED)
-        return NULL;
-    uint64_t off = 0;
-    for (int i = 0; i < 2 && s->overlay_fd >= 0; i++) {
-        const hl__region *r = &s->overlay[i];
-        if (mmap(base + r->gpa, r->size, prot, MAP_PRIVATE | MAP_FIXED, s->overlay_fd,
-                 (off_t)off) == MAP_FAILED) {
-            if (!addr)
-                munmap(base, s->size);
-            return NULL;
-        }
-        off += r->size;
-    }
-    return base;
-}
-
-static hl_snapshot *retain(hl_snapshot *s)
-{
-    __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
-    return s;
-}
-
-HL_API void hl_snapshot_release(hl_snapshot *s)
-{
-    if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
-        return;
-    if (s->mem)
-        munmap((void *)s->mem, s->size);
-    if (s->fd >= 0)
-        close(s->fd);
-    if (s->overlay_fd >= 0)
-        close(s->overlay_fd);
-    hl__sigtable_free(&s->fns);
-    free(s->guest_sigs);
-    free(s->host_sigs);
-    free(s);
-}
-
 static void set_base(hl_sandbox *sb, hl_snapshot *s)
 {
     if (sb->base != s) {
-        retain(s);
+        hl__snapshot_retain(s);
         hl_snapshot_release(sb->base);
         sb->base = s;
     }
@@ -86,30 +25,6 @@ static void set_base(hl_sandbox *sb, hl_snapshot *s)
 }
 
 /* ---------------------------------------------------------------- taking */
-
-int hl__page_is_zero(const uint8_t *p)
-{
-    uint64_t acc = 0, w;
-    for (unsigned i = 0; i < PAGE; i += 8) {
-        memcpy(&w, p + i, 8);
-        acc |= w;
-    }
-    return acc == 0;
-}
-
-int hl__pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t w = pwrite(fd, b, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w, n -= (size_t)w, off += (uint64_t)w;
-    }
-    return 0;
-}
 
 /* Copies guest memory into a sealed memfd, leaving zero pages as holes, and maps it. */
 static int capture_memory(const hl_sandbox *sb, hl_snapshot *s)
@@ -134,32 +49,17 @@ static int capture_memory(const hl_sandbox *sb, hl_snapshot *s)
     return 0;
 }
 
-static int copy_sigs(const hl__sigtable *t, size_t cap, uint8_t **out, size_t *len)
-{
-    uint8_t *buf = malloc(cap);
-    size_t n = buf ? hl__sigtable_encode(t, buf, cap) : 0;
-    if (!n) {
-        free(buf);
-        return hl__fail(HL_ENOMEM, "out of memory copying function tables");
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 static int capture(hl_sandbox *sb, hl_snapshot *s)
 {
     int rc = capture_memory(sb, s);
     if (!rc)
         rc = hl__vm_save_state(sb->vm, &s->cpu); /* RIP past the park's `out DONE` */
     if (!rc)
-        rc = copy_sigs(sb->guest_fns, 3 + sb->guest_fns->n * (4 + HL_ABI_MAX_NAME + HL_MAX_PARAMS),
-                       &s->guest_sigs, &s->guest_sigs_len);
+        rc = hl__sigtable_encode_alloc(sb->guest_fns, &s->guest_sigs, &s->guest_sigs_len);
     if (!rc)
         rc = hl__snapshot_decode_fns(s);
     if (!rc)
-        rc = copy_sigs(&sb->host_fns, 3 + sb->host_fns.n * (4 + HL_ABI_MAX_NAME + HL_MAX_PARAMS),
-                       &s->host_sigs, &s->host_sigs_len);
+        rc = hl__sigtable_encode_alloc(&sb->host_fns, &s->host_sigs, &s->host_sigs_len);
     s->layout = sb->layout;
     s->cfg = sb->cfg;
     s->cfg.log_fn = NULL;
@@ -189,7 +89,7 @@ HL_API int hl_sandbox_snapshot(hl_sandbox *sb, hl_snapshot **out)
     if (sb->state != HL_STATE_READY)
         return hl__fail(HL_ESTATE, "cannot snapshot a sandbox before it is initialised");
     if (sb->base && sb->calls_since_base == 0) {
-        *out = retain(sb->base);
+        *out = hl__snapshot_retain(sb->base);
         return 0;
     }
     hl_snapshot *s = hl__snapshot_alloc();
@@ -209,17 +109,6 @@ HL_API int hl_sandbox_snapshot(hl_sandbox *sb, hl_snapshot **out)
 
 /* ---------------------------------------------------------------- restoring */
 
-static int sigs_equal(const hl__sigtable *t, const uint8_t *sigs, size_t len)
-{
-    uint8_t *mine = NULL;
-    size_t n = 0;
-    if (copy_sigs(t, 3 + t->n * (4 + HL_ABI_MAX_NAME + HL_MAX_PARAMS), &mine, &n))
-        return 0;
-    int eq = n == len && memcmp(mine, sigs, n) == 0;
-    free(mine);
-    return eq;
-}
-
 static int check_fits(const hl_sandbox *sb, const hl_snapshot *s)
 {
     if (s->guest_id != sb->guest_id)
@@ -227,7 +116,7 @@ static int check_fits(const hl_sandbox *sb, const hl_snapshot *s)
     if (s->size != sb->mem.size || memcmp(&s->layout, &sb->layout, sizeof s->layout) != 0)
         return hl__fail(HL_EMISMATCH, "snapshot has another memory layout");
     if (sb->state != HL_STATE_FROM_SNAPSHOT &&
-        !sigs_equal(&sb->host_fns, s->host_sigs, s->host_sigs_len))
+        !hl__sigtable_equals(&sb->host_fns, s->host_sigs, s->host_sigs_len))
         return hl__fail(HL_EMISMATCH, "snapshot was taken with other host functions");
     return 0;
 }
@@ -261,7 +150,7 @@ static int restore_memory(hl_sandbox *sb, hl_snapshot *s)
 static void use_fns_of(hl_sandbox *sb, hl_snapshot *s)
 {
     hl_snapshot *old = sb->fns_owner;
-    sb->fns_owner = retain(s);
+    sb->fns_owner = hl__snapshot_retain(s);
     sb->guest_fns = &s->fns;
     hl_snapshot_release(old);
     hl__sigtable_free(&sb->own_fns);
@@ -273,7 +162,7 @@ static void adopt_tables(hl_sandbox *sb, hl_snapshot *s)
 {
     if (!sb->guest_fns) /* never initialised: the snapshot's table is the only one */
         use_fns_of(sb, s);
-    else if (s != sb->base && !sigs_equal(sb->guest_fns, s->guest_sigs, s->guest_sigs_len))
+    else if (s != sb->base && !hl__sigtable_equals(sb->guest_fns, s->guest_sigs, s->guest_sigs_len))
         use_fns_of(sb, s);
 }
 
@@ -344,7 +233,7 @@ static int build_from(hl_sandbox *sb, hl_snapshot *s)
     if (!rc && !hl__snapshot_map(s, sb->mem.base, PROT_READ | PROT_WRITE))
         rc = hl__fail(HL_ENOMEM, "cannot map the snapshot's memory: %s", strerror(errno));
     if (!rc)
-        rc = hl__sandbox_alloc_buffers(sb);
+        rc = hl__sandbox_alloc_host_side(sb);
     if (!rc) /* FPU: the vCPU's is a reset one; the guest reloads its own from memory */
         rc = hl__vm_load_state(sb->vm, &s->cpu, 0);
     if (!rc)
@@ -375,20 +264,9 @@ HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *s, hl
         return rc;
     }
     hl__sigtable empty = {0};
-    sb->state = sigs_equal(&empty, s->host_sigs, s->host_sigs_len) ? HL_STATE_READY
+    sb->state = hl__sigtable_equals(&empty, s->host_sigs, s->host_sigs_len) ? HL_STATE_READY
                                                                    : HL_STATE_FROM_SNAPSHOT;
     set_base(sb, s);
     *out = sb;
-    return 0;
-}
-
-/* hl_sandbox_init for a sandbox made from a snapshot: the registered host functions must be
- * exactly those the snapshot's guest was given. */
-int hl__init_from_snapshot(hl_sandbox *sb)
-{
-    if (!sigs_equal(&sb->host_fns, sb->base->host_sigs, sb->base->host_sigs_len))
-        return hl__fail(HL_EMISMATCH, "registered host functions differ from those the snapshot "
-                                      "was taken with (same names and signatures needed)");
-    sb->state = HL_STATE_READY;
     return 0;
 }

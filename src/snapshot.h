@@ -1,5 +1,5 @@
-/* snapshot.h: the snapshot object shared by snapshot.c (take, restore, create from) and
- * snapshot_file.c (save, load). */
+/* snapshot.h: the snapshot object (snapshot_obj.c) shared by snapshot.c (take, restore, create
+ * from) and snapshot_file.c (save, load). */
 #ifndef HL_SRC_SNAPSHOT_H
 #define HL_SRC_SNAPSHOT_H
 
@@ -36,18 +36,13 @@ struct hl_snapshot {
  * or NULL. */
 uint8_t *hl__snapshot_map(const hl_snapshot *s, void *addr, int prot);
 
-/* Writing memory images (snapshot.c and snapshot_file.c): whether a 4 KiB page is all zero (it is
- * then left as a hole), and pwrite of all n bytes at off (0, or -1 with errno). */
-int hl__page_is_zero(const uint8_t *p);
-int hl__pwrite_all(int fd, const void *p, size_t n, uint64_t off);
-
 /* Decodes s->guest_sigs into s->fns. Returns 0 or HL_ESNAPSHOT. */
 int hl__snapshot_decode_fns(hl_snapshot *s);
 
 /* A new snapshot with one reference, no memory and no tables. NULL when out of memory. */
 hl_snapshot *hl__snapshot_alloc(void);
 
-/* 64-bit hash (not cryptographic) used to tell guests apart. */
-uint64_t hl__hash64(const void *p, size_t n, uint64_t seed);
+/* One more reference to s; returns s. Thread-safe (hl_snapshot_release drops one). */
+hl_snapshot *hl__snapshot_retain(hl_snapshot *s);
 
 #endif

@@ -14,6 +14,8 @@
 #include "config.h"
 #include "cpu.h"
 #include "error.h"
+#include "fileio.h"
+#include "hash.h"
 #include "paging.h"
 #include "sigtable.h"
 #include "snapshot.h"

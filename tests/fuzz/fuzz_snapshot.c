@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "hash.h"
 #include "snapshot.h"
 
 /* The file header (snapshot_file.c, docs/SNAPSHOTS.md): the offsets this target needs. */

@@ -1,5 +1,6 @@
-/* exits.c: serving guest exits: host calls, logs, aborts, exceptions and protocol violations. */
-#include "exits.h"
+/* run.c: running the guest until it reports DONE, within the time limit and interruptible, and
+ * serving each exit on the way: host calls, logs, aborts, exceptions and protocol violations. */
+#include "run.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -148,33 +149,6 @@ static int guest_abort(hl_sandbox *sb, uint32_t code)
     return hl__poison(sb, hl__fail(HL_EABORT, "guest aborted (code %d)", (int32_t)code));
 }
 
-static const char *vector_name(uint64_t v)
-{
-    static const char *const names[] = {"divide error (#DE)",
-                                        "debug (#DB)",
-                                        "NMI",
-                                        "breakpoint (#BP)",
-                                        "overflow (#OF)",
-                                        "bound range (#BR)",
-                                        "invalid opcode (#UD)",
-                                        "device not available (#NM)",
-                                        "double fault (#DF)",
-                                        "coprocessor overrun",
-                                        "invalid TSS (#TS)",
-                                        "segment not present (#NP)",
-                                        "stack fault (#SS)",
-                                        "general protection (#GP)",
-                                        "page fault (#PF)",
-                                        "reserved",
-                                        "x87 error (#MF)",
-                                        "alignment check (#AC)",
-                                        "machine check (#MC)",
-                                        "SIMD error (#XM)",
-                                        "virtualization (#VE)",
-                                        "control protection (#CP)"};
-    return v < sizeof names / sizeof names[0] ? names[v] : "exception";
-}
-
 static int page_fault(hl_sandbox *sb, const hl__exception_frame *f)
 {
     const hl__region *stack = &sb->layout.r[HL_R_STACK];
@@ -182,10 +156,8 @@ static int page_fault(hl_sandbox *sb, const hl__exception_frame *f)
         return hl__fail(HL_ESTACKOVERFLOW,
                         "guest stack overflow: access to the guard page at 0x%llx (rip 0x%llx)",
                         (unsigned long long)f->cr2, (unsigned long long)f->rip);
-    const char *access = (f->error & X86_PF_FETCH)   ? "execute"
-                         : (f->error & X86_PF_WRITE) ? "write"
-                                                     : "read";
-    const char *why = (f->error & X86_PF_PRESENT) ? "not permitted" : "not mapped";
+    const char *access, *why;
+    hl__cpu_pf_describe(f->error, &access, &why);
     return hl__fail(HL_EFAULT, "guest fault: page fault (#PF): %s at 0x%llx (%s, %s) at rip 0x%llx",
                     access, (unsigned long long)f->cr2,
                     hl__region_name(hl__layout_find(&sb->layout, f->cr2)), why,
@@ -200,7 +172,7 @@ static int guest_exception(hl_sandbox *sb)
     if (f.vector == X86_VEC_PF)
         return hl__poison(sb, page_fault(sb, &f));
     return hl__poison(sb, hl__fail(HL_EFAULT, "guest fault: %s, error code 0x%llx, at rip 0x%llx",
-                                   vector_name(f.vector), (unsigned long long)f.error,
+                                   hl__cpu_vector_name(f.vector), (unsigned long long)f.error,
                                    (unsigned long long)f.rip));
 }
 
@@ -229,7 +201,7 @@ static int io_out(hl_sandbox *sb, const hl__exit *e, int *done)
     }
 }
 
-int hl__handle_exit(hl_sandbox *sb, const hl__exit *e, int *done)
+static int handle_exit(hl_sandbox *sb, const hl__exit *e, int *done)
 {
     char what[80];
     switch (e->kind) {
@@ -252,4 +224,67 @@ int hl__handle_exit(hl_sandbox *sb, const hl__exit *e, int *done)
         return hl__poison(sb, hl__fail(HL_EKVM, "unexpected KVM exit reason %u (sub-reason %u)",
                                        e->raw, e->value));
     }
+}
+
+/* ---------------------------------------------------------------- the run loop */
+
+/* Between two runs of the guest: stop if the call was interrupted or ran out of time. */
+static int should_stop(hl_sandbox *sb)
+{
+    if (sb->destroy_requested)
+        return hl__poison(sb, hl__fail(HL_ECANCELLED, "the sandbox was destroyed by one of its "
+                                                      "callbacks during the call"));
+    if (hl__interrupt_requested(sb->interrupt))
+        return hl__poison(sb, hl__fail(HL_ECANCELLED, "call cancelled by hl_interrupt"));
+    if (hl__timer_expired(&sb->timer))
+        return hl__poison(
+            sb, hl__fail(HL_ETIMEOUT, "time limit of %u ms exceeded", sb->cfg.time_limit_ms));
+    return 0;
+}
+
+static int run_loop(hl_sandbox *sb)
+{
+    for (;;) {
+        hl__exit e;
+        int done = 0;
+        int rc = should_stop(sb);
+        if (!rc)
+            rc = hl__vm_run(sb->vm, &e);
+        if (rc)
+            return hl__poison(sb, rc);
+        rc = handle_exit(sb, &e, &done);
+        if (rc || done)
+            return rc;
+    }
+}
+
+static int check_cookie(hl_sandbox *sb)
+{
+    uint8_t now[HL_ABI_COOKIE_SIZE];
+    if (hl__mem_read(&sb->mem, sb->layout.r[HL_R_STACK].gpa, now, sizeof now) ||
+        memcmp(now, sb->cookie, sizeof now) != 0)
+        return hl__poison(sb, hl__fail(HL_ECOOKIE, "guest stack cookie smashed (the stack "
+                                                   "overran its lowest bytes)"));
+    return 0;
+}
+
+int hl__run_until_done(hl_sandbox *sb)
+{
+    pid_t tid = hl__gettid(); /* the thread the timer and interrupts signal */
+    if (hl__kick_ready()) /* hl_interrupt needs it even without a time limit */
+        return hl__fail(HL_ESIGNAL, "signal SIGRTMIN+5 has another handler; time limits and "
+                                    "hl_interrupt need it");
+    int rc = hl__timer_arm(&sb->timer, sb->cfg.time_limit_ms, tid);
+    if (rc)
+        return rc;
+    int was_blocked = hl__kick_unblock(); /* interrupts and the timer must reach KVM_RUN */
+    hl__interrupt_begin(sb->interrupt, sb->vm, tid);
+    rc = run_loop(sb);
+    if (hl__interrupt_end(sb->interrupt) && !rc)
+        rc = hl__poison(sb, hl__fail(HL_ECANCELLED, "call cancelled by hl_interrupt"));
+    hl__timer_disarm(&sb->timer);
+    hl__kick_reblock(was_blocked);
+    if (!rc)
+        rc = check_cookie(sb);
+    return rc;
 }

@@ -1,0 +1,78 @@
+/* sandbox_obj.c: the sandbox object's own life: the host-side parts every sandbox holds besides
+ * its memory and VM, and destruction (also of a half-built sandbox: every field is safe to
+ * destroy when zero). Creating from an ELF (sandbox.c) and from a snapshot (snapshot.c) build on
+ * it. */
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "error.h"
+#include "sandbox.h"
+#include "snapshot.h"
+
+/* The host's message buffers (decoded guest output, encoded input) share one mapping, not
+ * malloc'd: they are big, and destroy must give them back to the system at once rather than
+ * leave holes in the heap. */
+static size_t buffers_size(const hl_sandbox *sb)
+{
+    size_t page = HL_PAGE;
+    return (sb->msg_cap + page - 1) / page * page + sb->enc_cap;
+}
+
+int hl__sandbox_alloc_host_side(hl_sandbox *sb)
+{
+    sb->interrupt = hl__interrupt_new();
+    if (!sb->interrupt)
+        return hl__fail(HL_ENOMEM, "out of memory for the interrupt handle");
+    sb->msg_cap =
+        sb->cfg.input_size > sb->cfg.output_size ? sb->cfg.input_size : sb->cfg.output_size;
+    sb->enc_cap = sb->cfg.input_size;
+    void *p =
+        mmap(NULL, buffers_size(sb), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return hl__fail(HL_ENOMEM, "out of memory for message buffers");
+    sb->msg = p;
+    sb->enc = sb->msg + (buffers_size(sb) - sb->enc_cap);
+    return hl__dirty_init(&sb->dirty, &sb->mem);
+}
+
+HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb)
+{
+    return sb && sb->poisoned;
+}
+
+HL_API void hl_sandbox_destroy(hl_sandbox *sb)
+{
+    if (!sb)
+        return;
+    if (sb->in_call) { /* from one of its own callbacks: the call stops and frees it */
+        sb->destroy_requested = 1;
+        return;
+    }
+    for (size_t i = 0; i < sb->nparam_lists; i++)
+        free(sb->param_lists[i]);
+    free(sb->param_lists);
+    hl__vm_release(sb->vm, &sb->mem);
+    hl__timer_destroy(&sb->timer);
+    hl__dirty_free(&sb->dirty);
+    hl_snapshot_release(sb->base);
+    hl_interrupt_release(sb->interrupt); /* other holders keep a handle that does nothing */
+    hl__sigtable_free(&sb->host_fns);
+    hl__sigtable_free(&sb->own_fns);
+    hl_snapshot_release(sb->fns_owner);
+    if (sb->msg)
+        munmap(sb->msg, buffers_size(sb));
+    free(sb);
+}
+
+HL_API hl_interrupt_handle *hl_sandbox_interrupt_handle(hl_sandbox *sb)
+{
+    if (!sb || !sb->interrupt)
+        return NULL;
+    __atomic_add_fetch(&sb->interrupt->refs, 1, __ATOMIC_RELAXED);
+    return sb->interrupt;
+}
+
+HL_API bool hl_sandbox_interrupt(hl_sandbox *sb)
+{
+    return sb && hl_interrupt(sb->interrupt);
+}
