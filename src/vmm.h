@@ -33,8 +33,8 @@ typedef struct hl__exit {
 /* 1 if the hypervisor can be used; otherwise 0 with hl_last_error saying why. */
 int hl__vmm_available(void);
 
-/* A VM (recycled or new) with one vCPU whose memory slot is mem[0..size) at gpa 0, for memory
- * the caller already has; the caller then loads a state (hl__vm_start or hl__vm_load_state).
+/* A VM (recycled from the pool, vm_pool.c, or new) with one vCPU whose memory slot is
+ * mem[0..size) at gpa 0, for memory the caller already has; the caller then loads a state (hl__vm_start or hl__vm_load_state).
  * Returns 0, HL_ENOKVM, HL_EKVM or HL_ENOMEM. */
 int hl__vm_create(void *mem, size_t size, hl__vm **out);
 
@@ -97,8 +97,30 @@ int hl__vm_start(hl__vm *vm, const hl__cpu_init *init);
  * host-write bitmap. vm may be NULL. */
 void hl__vm_release(hl__vm *vm, hl__mem *m);
 
-/* Closes a VM that is not to be reused (its slot points at memory the caller keeps). */
+/* Closes a VM that is not to be reused (its slot points at memory the caller keeps; a range it
+ * kept while parked is unmapped). NULL is a no-op. */
 void hl__vm_destroy(hl__vm *vm);
+
+/* ---- backend primitives the VM pool (vm_pool.c) is built on ---- */
+
+/* A new VM with one vCPU whose memory slot is mem[0..size). Returns 0, HL_ENOKVM, HL_EKVM or
+ * HL_ENOMEM. */
+int hl__vm_new(void *mem, size_t size, hl__vm **out);
+
+/* Readies a VM for the pool: scrubs the vCPU (its last OUT completed, FPU/SSE and debug
+ * registers reset) and drops m's pages, keeping m's address range (and so the memory slot) with
+ * the VM. 0 with m moved into the VM, or -1 when the VM cannot be reused (tainted, or a step
+ * failed); m is then untouched. */
+int hl__vm_park(hl__vm *vm, hl__mem *m);
+
+/* Takes a parked VM's kept range back as m, filled with new zeroed memory. 0, or -1 (m empty). */
+int hl__vm_unpark(hl__vm *vm, hl__mem *m);
+
+/* The size of the range a parked VM keeps (0 when none). */
+size_t hl__vm_kept_size(const hl__vm *vm);
+
+/* Points a parked VM's slot at mem[0..size), giving its kept range up. 0 or HL_EKVM. */
+int hl__vm_reattach(hl__vm *vm, void *mem, size_t size);
 
 #define HL_VM_POOL_MAX 256
 #define HL_VM_POOL_DEFAULT 16

@@ -1,5 +1,6 @@
 /* vmm_kvm.c: the KVM backend: /dev/kvm, one VM, one memory slot, one vCPU
- * (Documentation/virt/kvm/api.rst). */
+ * (Documentation/virt/kvm/api.rst), and what it takes to park a VM for reuse (vm_pool.c keeps
+ * them). */
 #include "vmm.h"
 
 #include <errno.h>
@@ -107,46 +108,6 @@ static int create_fds(hl__vm *vm, void *mem, size_t size)
     return 0;
 }
 
-/* ---------------------------------------------------------------- recycling
- * Destroyed sandboxes leave their VM and vCPU here (memory slot removed) for the next sandbox:
- * creating and tearing down KVM VMs dominates sandbox creation and destruction. */
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static hl__vm *pool[HL_VM_POOL_MAX];
-static unsigned pool_count, pool_limit = HL_VM_POOL_DEFAULT;
-
-/* A pooled VM whose slot covers exactly `size` bytes (any size when size is 0), or NULL. */
-static hl__vm *pool_take_sized(size_t size)
-{
-    hl__vm *vm = NULL;
-    pthread_mutex_lock(&pool_lock);
-    for (unsigned i = pool_count; i-- > 0;) {
-        if (size == 0 || pool[i]->slot_mem.size == size) {
-            vm = pool[i];
-            pool[i] = pool[--pool_count];
-            break;
-        }
-    }
-    pthread_mutex_unlock(&pool_lock);
-    return vm;
-}
-
-static hl__vm *pool_take(void)
-{
-    return pool_take_sized(0);
-}
-
-static int pool_give(hl__vm *vm)
-{
-    int kept = 0;
-    pthread_mutex_lock(&pool_lock);
-    if (pool_count < pool_limit) {
-        pool[pool_count++] = vm;
-        kept = 1;
-    }
-    pthread_mutex_unlock(&pool_lock);
-    return kept;
-}
-
 static void close_vm(hl__vm *vm)
 {
     hl__mem_unmap(&vm->slot_mem);
@@ -157,25 +118,6 @@ static void close_vm(hl__vm *vm)
     if (vm->vm_fd >= 0)
         close(vm->vm_fd);
     free(vm);
-}
-
-HL_API void hl_vm_pool_drain(void)
-{
-    for (hl__vm *vm; (vm = pool_take());)
-        close_vm(vm);
-}
-
-HL_API void hl_vm_pool_set_size(unsigned n)
-{
-    hl__vm *excess[HL_VM_POOL_MAX];
-    unsigned nexcess = 0;
-    pthread_mutex_lock(&pool_lock);
-    pool_limit = n < HL_VM_POOL_MAX ? n : HL_VM_POOL_MAX;
-    while (pool_count > pool_limit)
-        excess[nexcess++] = pool[--pool_count];
-    pthread_mutex_unlock(&pool_lock);
-    while (nexcess)
-        close_vm(excess[--nexcess]);
 }
 
 static int set_slot(hl__vm *vm, void *mem, size_t size)
@@ -191,30 +133,15 @@ static int set_slot(hl__vm *vm, void *mem, size_t size)
     return 0;
 }
 
-/* Points a pooled VM's slot at other memory (its own range is given up). */
-static int recycle(hl__vm *vm, void *mem, size_t size)
-{
-    vm->npages = size / 4096;
-    vm->recycled = 1;
-    int rc = set_slot(vm, NULL, 0);
-    hl__mem_unmap(&vm->slot_mem);
-    return rc ? rc : set_slot(vm, mem, size);
-}
-
-int hl__vm_create(void *mem, size_t size, hl__vm **out)
+int hl__vm_new(void *mem, size_t size, hl__vm **out)
 {
     if (!hl__vmm_available())
         return HL_ENOKVM;
-    hl__vm *vm = pool_take();
-    int rc;
-    if (vm) {
-        rc = recycle(vm, mem, size);
-    } else {
-        if (!(vm = calloc(1, sizeof *vm)))
-            return hl__fail(HL_ENOMEM, "out of memory creating a VM");
-        vm->vm_fd = vm->vcpu_fd = -1;
-        rc = create_fds(vm, mem, size);
-    }
+    hl__vm *vm = calloc(1, sizeof *vm);
+    if (!vm)
+        return hl__fail(HL_ENOMEM, "out of memory creating a VM");
+    vm->vm_fd = vm->vcpu_fd = -1;
+    int rc = create_fds(vm, mem, size);
     if (rc) {
         close_vm(vm);
         return rc;
@@ -223,67 +150,21 @@ int hl__vm_create(void *mem, size_t size, hl__vm **out)
     return 0;
 }
 
-/* A pooled VM with a slot of this size: new zeroed memory goes into the same address range, so
- * the slot stays as it is (changing a slot waits for an SRCU grace period in the kernel). */
-static hl__vm *take_with_memory(size_t size, hl__mem *m)
+/* Points a pooled VM's slot at other memory (its own range is given up). */
+int hl__vm_reattach(hl__vm *vm, void *mem, size_t size)
 {
-    hl__vm *vm = pool_take_sized(size);
-    if (!vm)
-        return NULL;
-    *m = vm->slot_mem;
-    memset(&vm->slot_mem, 0, sizeof vm->slot_mem);
-    if (mmap(m->base, m->size, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED) {
-        hl__mem_unmap(m);
-        close_vm(vm);
-        return NULL;
-    }
+    vm->npages = size / 4096;
     vm->recycled = 1;
-    return vm;
-}
-
-int hl__vm_acquire(size_t size, hl__mem *m, hl__vm **out)
-{
-    if (!hl__vmm_available())
-        return HL_ENOKVM;
-    hl__vm *vm = take_with_memory(size, m);
-    if (vm) {
-        *out = vm;
-        return 0;
-    }
-    int rc = hl__mem_map(m, size);
-    if (!rc && (rc = hl__vm_create(m->base, m->size, out)))
-        hl__mem_unmap(m);
-    return rc;
+    int rc = set_slot(vm, NULL, 0);
+    hl__mem_unmap(&vm->slot_mem);
+    return rc ? rc : set_slot(vm, mem, size);
 }
 
 static int load_state(hl__vm *vm, const kvm_state *st);
 
-/* The special registers of a new vCPU (KVM's reset state), read once from the first vCPU this
- * process creates: every start begins from them, so it needs no KVM_GET_SREGS, and a recycled
- * vCPU keeps nothing of its last sandbox (CR2, say) in them. */
-static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct kvm_sregs reset_sregs;
-static int have_reset_sregs;
-
 static int initial_sregs(hl__vm *vm, struct kvm_sregs *out)
 {
-    pthread_mutex_lock(&reset_lock);
-    int have = have_reset_sregs;
-    if (have)
-        *out = reset_sregs;
-    pthread_mutex_unlock(&reset_lock);
-    if (have)
-        return 0;
-    if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, out) < 0)
-        return hl__fail(HL_EKVM, "KVM_GET_SREGS: %s", strerror(errno));
-    if (!vm->recycled) {
-        pthread_mutex_lock(&reset_lock);
-        reset_sregs = *out;
-        have_reset_sregs = 1;
-        pthread_mutex_unlock(&reset_lock);
-    }
-    return 0;
+    return hl__kvm_reset_sregs(vm->vcpu_fd, vm->recycled, out);
 }
 
 /* The guest's entry state (registers, special registers, no pending event), applied by the
@@ -298,6 +179,24 @@ int hl__vm_start(hl__vm *vm, const hl__cpu_init *init)
         return rc;
     hl__kvm_entry_state(init, &reset, &st);
     return load_state(vm, &st);
+}
+
+int hl__vm_unpark(hl__vm *vm, hl__mem *m)
+{
+    *m = vm->slot_mem;
+    memset(&vm->slot_mem, 0, sizeof vm->slot_mem);
+    if (mmap(m->base, m->size, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED) {
+        hl__mem_unmap(m);
+        return -1;
+    }
+    vm->recycled = 1;
+    return 0;
+}
+
+size_t hl__vm_kept_size(const hl__vm *vm)
+{
+    return vm->slot_mem.size;
 }
 
 /* Drops the guest's pages but keeps the address range reserved for the slot: KVM's MMU notifier
@@ -350,19 +249,13 @@ static int scrub(hl__vm *vm)
                : 0;
 }
 
-void hl__vm_release(hl__vm *vm, hl__mem *m)
+int hl__vm_park(hl__vm *vm, hl__mem *m)
 {
-    free(m->host_dirty);
-    m->host_dirty = NULL;
-    if (vm && !vm->tainted && m->map && scrub(vm) == 0 && drop_memory(m) == 0) {
-        vm->slot_mem = *m;
-        memset(m, 0, sizeof *m);
-        if (pool_give(vm))
-            return;
-    }
-    if (vm)
-        close_vm(vm); /* also unmaps a range it took over */
-    hl__mem_unmap(m);
+    if (vm->tainted || !m->map || scrub(vm) || drop_memory(m))
+        return -1;
+    vm->slot_mem = *m;
+    memset(m, 0, sizeof *m);
+    return 0;
 }
 
 static void translate_io(const struct kvm_run *run, size_t run_size, hl__exit *e)
@@ -538,5 +431,5 @@ void hl__vm_clear_kick(hl__vm *vm)
 void hl__vm_destroy(hl__vm *vm)
 {
     if (vm)
-        close_vm(vm);
+        close_vm(vm); /* also unmaps a range it kept */
 }

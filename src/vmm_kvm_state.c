@@ -1,11 +1,43 @@
-/* vmm_kvm_state.c: the KVM vCPU state as snapshots store it: reset FPU image, canonical segment
- * forms, and the check that a state from an untrusted file is one a CPL3 guest could have left. */
+/* vmm_kvm_state.c: the KVM vCPU state: the cached reset special registers, the entry state, the
+ * reset FPU image, the form snapshots store it in, and the check that a state from an untrusted
+ * file is one a CPL3 guest could have left. */
 #include "vmm_kvm_state.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
+#include "error.h"
 #include "x86.h"
+
+/* The special registers of a new vCPU (KVM's reset state), read once from the first vCPU this
+ * process creates: every start begins from them, so it needs no KVM_GET_SREGS, and a recycled
+ * vCPU keeps nothing of its last sandbox (CR2, say) in them. */
+static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kvm_sregs reset_sregs;
+static int have_reset_sregs;
+
+int hl__kvm_reset_sregs(int vcpu_fd, int recycled, struct kvm_sregs *out)
+{
+    pthread_mutex_lock(&reset_lock);
+    int have = have_reset_sregs;
+    if (have)
+        *out = reset_sregs;
+    pthread_mutex_unlock(&reset_lock);
+    if (have)
+        return 0;
+    if (ioctl(vcpu_fd, KVM_GET_SREGS, out) < 0)
+        return hl__fail(HL_EKVM, "KVM_GET_SREGS: %s", strerror(errno));
+    if (!recycled) {
+        pthread_mutex_lock(&reset_lock);
+        reset_sregs = *out;
+        have_reset_sregs = 1;
+        pthread_mutex_unlock(&reset_lock);
+    }
+    return 0;
+}
 
 void hl__kvm_xsave_reset(struct kvm_xsave *x)
 {

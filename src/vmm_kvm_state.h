@@ -15,6 +15,11 @@ typedef struct hl__kvm_state {
 
 _Static_assert(sizeof(hl__kvm_state) <= HL_VCPU_STATE_SIZE, "HL_VCPU_STATE_SIZE too small");
 
+/* KVM's reset special registers, read with KVM_GET_SREGS from the first new vCPU the process
+ * creates and cached: every start begins from them, without an ioctl, and a recycled vCPU keeps
+ * nothing of its last sandbox (CR2, say) in them. Returns 0 or HL_EKVM. */
+int hl__kvm_reset_sregs(int vcpu_fd, int recycled, struct kvm_sregs *out);
+
 /* The state that enters the guest: `reset` (KVM's reset special registers) with the entry
  * registers, control registers, descriptor tables and segments of init, a null LDT, and the reset
  * FPU image. */
