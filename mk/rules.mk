@@ -106,10 +106,14 @@ $(B)/tests/kvm_%: $(B)/host/tests/kvm/%.o $(HARNESS_OBJ) $(B)/lib/libhyperlight.
 TEST_ENV := HL_TEST_GUEST_DIR=$(B)/guests HL_TEST_BIN_DIR=$(B)/bin
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
 
-.PHONY: test unit-test kvm-test kvm-tests-build valgrind
+.PHONY: test unit-test kvm-test kvm-tests-build valgrind check-layers
 kvm-tests-build: $(KVM_TESTS)
 
-test: all $(UNIT_TESTS) $(KVM_TESTS)
+# The layer table of ARCHITECTURE.md, checked against what each object file uses.
+check-layers: $(LIB_OBJ)
+	@mk/check_layers.sh ARCHITECTURE.md $(LIB_OBJ)
+
+test: all $(UNIT_TESTS) $(KVM_TESTS) check-layers
 	@$(TEST_ENV) tests/run.sh $(UNIT_TESTS) $(KVM_TESTS)
 
 unit-test: $(UNIT_TESTS)
