@@ -1,12 +1,12 @@
 # vmtest.mk: the KVM integration tests inside an emulated machine, for hosts without /dev/kvm.
-#   make vm-test    builds the library and tests into build-vm/ (one difference: the TSS type of
-#                   src/x86.h, X86_TYPE_TSS64_LOADED), prepares a VM kit from Debian packages
+#   make vm-test    builds the library and tests into build-vm/ (build-vm-san/ with SANITIZE=1;
+#                   one difference: the TSS type of src/x86.h, X86_TYPE_TSS64_LOADED), prepares a VM kit from Debian packages
 #                   (tests/vm/kit.sh: qemu-system-x86 and busybox-static installed when missing, a
 #                   Debian kernel downloaded and unpacked) and runs every tests/kvm binary inside
 #                   QEMU's emulated AMD CPU with SVM, where the kernel's kvm_amd gives a real
 #                   /dev/kvm (tests/vm/run.sh). About 10x slower than on a KVM host.
-VM_B := build-vm
-VM_KIT := $(VM_B)/kit
+VM_B := build-vm$(if $(filter 1,$(SANITIZE)),-san)
+VM_KIT := build-vm/kit
 VM_SECONDS ?= 3000
 
 .PHONY: vm-test
