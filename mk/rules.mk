@@ -7,6 +7,10 @@ else
 Q := @
 say = printf '  %-9s %s\n' '$(1)' '$(2)'
 endif
+# The version, read from its one source: include/hyperlight/hyperlight.h.
+hl_version_part = $(shell sed -n 's/^\#define HL_VERSION_$(1) \([0-9]*\)$$/\1/p' include/hyperlight/hyperlight.h)
+VERSION := $(call hl_version_part,MAJOR).$(call hl_version_part,MINOR).$(call hl_version_part,PATCH)
+SONAME := libhyperlight.so.$(call hl_version_part,MAJOR)
 LIBS := $(B)/lib/libhyperlight.a $(B)/lib/libhyperlight.so $(B)/lib/libhyperlight_guest.a
 HLCC := $(B)/bin/hl-cc
 
@@ -28,7 +32,7 @@ $(B)/lib/libhyperlight.a: $(LIB_OBJ)
 $(B)/lib/libhyperlight.so: $(LIB_OBJ)
 	@mkdir -p $(@D)
 	@$(call say,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libhyperlight.so.0 $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
 
 # ---- guest runtime ----
 $(B)/guest/%.o: %.c
@@ -55,7 +59,8 @@ define hlcc_script
 	sed -e 's|@CC@|$(CC)|g' -e 's|@GCC_INCLUDE@|$(GCC_INCLUDE)|g' \
 	    -e 's|@INCLUDE@|$(1)/include|g' -e 's|@GUEST_INCLUDE@|$(2)|g' -e 's|@LIBDIR@|$(3)|g' \
 	    -e 's|@CFLAGS@|$(filter-out -Werror -Iguest/include -Iinclude -Icommon -isystem $(GCC_INCLUDE) -nostdinc,$(GUEST_CFLAGS))|g' \
-	    -e 's|@LDFLAGS@|$(GUEST_LDFLAGS)|g' cli/hl-cc.in > $(4) && chmod +x $(4)
+	    -e 's|@LDFLAGS@|$(GUEST_LDFLAGS)|g' -e 's|@VERSION@|$(VERSION)|g' cli/hl-cc.in > $(4) && \
+	    chmod +x $(4)
 endef
 
 $(HLCC): cli/hl-cc.in Makefile
@@ -141,11 +146,11 @@ install: all
 	install -m 644 guest/include/*.h $(DESTDIR)$(PREFIX)/lib/hyperlight/include/
 	install -m 644 $(B)/lib/libhyperlight.a $(B)/lib/libhyperlight_guest.a $(B)/lib/guest.ld \
 	           $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(B)/lib/libhyperlight.so $(DESTDIR)$(PREFIX)/lib/libhyperlight.so.0
-	ln -sf libhyperlight.so.0 $(DESTDIR)$(PREFIX)/lib/libhyperlight.so
+	install -m 755 $(B)/lib/libhyperlight.so $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libhyperlight.so
 	install -m 755 $(B)/bin/hl-run $(DESTDIR)$(PREFIX)/bin/
 	$(call hlcc_script,$(PREFIX),$(PREFIX)/lib/hyperlight/include,$(PREFIX)/lib,$(DESTDIR)$(PREFIX)/bin/hl-cc)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' mk/hyperlight.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' mk/hyperlight.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/hyperlight.pc
 
 .PHONY: clean format help

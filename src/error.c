@@ -64,3 +64,8 @@ HL_API const char *hl_version(void)
 {
     return HL_VERSION_STRING;
 }
+
+HL_API unsigned hl_version_number(void)
+{
+    return HL_VERSION_NUMBER;
+}

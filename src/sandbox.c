@@ -369,7 +369,7 @@ HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_
     return 0;
 }
 
-HL_API int hl_kvm_available(void)
+HL_API bool hl_kvm_available(void)
 {
     hl__clear_error();
     return hl__vmm_available();

@@ -18,13 +18,26 @@ extern "C" {
 #define HL_API
 #endif
 
+/* The version: these three numbers are its one source (make reads them for the pkg-config file,
+ * hl-cc and the shared library's name). */
 #define HL_VERSION_MAJOR 0
 #define HL_VERSION_MINOR 1
 #define HL_VERSION_PATCH 0
-#define HL_VERSION_STRING "0.1.0"
+#define HL_VERSION_XSTR_(x) #x
+#define HL_VERSION_STR_(x) HL_VERSION_XSTR_(x)
+#define HL_VERSION_STRING                                                                          \
+    HL_VERSION_STR_(HL_VERSION_MAJOR) "." HL_VERSION_STR_(HL_VERSION_MINOR) "." HL_VERSION_STR_( \
+        HL_VERSION_PATCH)
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for comparisons in the preprocessor. */
+#define HL_VERSION_NUMBER (HL_VERSION_MAJOR * 10000 + HL_VERSION_MINOR * 100 + HL_VERSION_PATCH)
 
 /* "0.1.0": the version of the library actually linked. */
 HL_API const char *hl_version(void);
+
+/* HL_VERSION_NUMBER of the library actually linked: a program can check at run time that it runs
+ * with the library whose header it was compiled against (hl_version_number() ==
+ * HL_VERSION_NUMBER), or at least the same major version. */
+HL_API unsigned hl_version_number(void);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Errors. Every fallible function returns 0 or one of these negative codes; hl_last_error()
@@ -267,8 +280,9 @@ HL_API void hl_vm_pool_set_size(unsigned n);
 /* Closes every pooled VM now (e.g. before counting file descriptors). */
 HL_API void hl_vm_pool_drain(void);
 
-/* 1 if /dev/kvm can be opened and speaks the expected API, else 0 (hl_last_error says why). */
-HL_API int hl_kvm_available(void);
+/* Whether /dev/kvm can be opened and speaks the expected API; when not, hl_last_error says why.
+ * (A predicate, like hl_sandbox_is_poisoned: it returns bool, not an error code.) */
+HL_API bool hl_kvm_available(void);
 
 #ifdef __cplusplus
 }

@@ -258,7 +258,8 @@ TEST(software_interrupts_and_syscall_fault)
             "guest fault: general protection (#GP), error code 0xe2, at rip 0x");
     HOSTILE("Privileged", PRIV(17), HL_EFAULT, /* int3 */
             "guest fault: general protection (#GP), error code 0x1a, at rip 0x",
-            "guest fault: breakpoint (#BP), error code 0x0, at rip 0x");
+            "guest fault: breakpoint (#BP), error code 0x0, at rip 0x",
+            "guest fault: general protection (#GP), error code 0x32, at rip 0x");
     HOSTILE("Privileged", PRIV(18), HL_EFAULT, /* syscall */
             "guest fault: invalid opcode (#UD), error code 0x0, at rip 0x",
             "guest fault: page fault (#PF): execute at 0x0 (unmapped memory, not mapped) at rip "

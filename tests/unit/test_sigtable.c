@@ -93,6 +93,15 @@ TEST(every_error_code_has_a_name_and_message)
     CHECK_STREQ(hl_version(), HL_VERSION_STRING);
 }
 
+TEST(version_number_matches_the_string_and_the_library)
+{
+    char s[32];
+    snprintf(s, sizeof s, "%u.%u.%u", HL_VERSION_NUMBER / 10000, HL_VERSION_NUMBER / 100 % 100,
+             HL_VERSION_NUMBER % 100);
+    CHECK_STREQ(s, HL_VERSION_STRING);
+    CHECK_EQ(hl_version_number(), HL_VERSION_NUMBER);
+}
+
 int main(int argc, char **argv)
 {
     static const hl_test tests[] = {
@@ -101,6 +110,7 @@ int main(int argc, char **argv)
         TEST_ENTRY(table_encodes_and_decodes),
         TEST_ENTRY(config_ranges_are_checked_by_name),
         TEST_ENTRY(every_error_code_has_a_name_and_message),
+        TEST_ENTRY(version_number_matches_the_string_and_the_library),
     };
     return hl_test_main(argc, argv, tests, sizeof tests / sizeof tests[0]);
 }
