@@ -5,11 +5,12 @@
 #include <string.h>
 
 #include "error.h"
+#include "hyperlight/abi.h"
 
 int hl__dirty_init(hl__dirty *d, hl__mem *m)
 {
     memset(d, 0, sizeof *d);
-    d->npages = m->size / 4096;
+    d->npages = m->size / HL_ABI_PAGE_SIZE;
     d->words = (d->npages + 63) / 64;
     d->changed = calloc(d->words, 8);
     d->hot = calloc(d->words, 8);
@@ -48,8 +49,8 @@ int hl__dirty_reset(hl__dirty *d, hl__vm *vm, hl__mem *m)
 static void copy_back(uint8_t *dst, const uint8_t *src, size_t word, uint64_t bits)
 {
     for (; bits; bits &= bits - 1) {
-        size_t off = (word * 64 + (size_t)__builtin_ctzll(bits)) * 4096;
-        memcpy(dst + off, src + off, 4096);
+        size_t off = (word * 64 + (size_t)__builtin_ctzll(bits)) * HL_ABI_PAGE_SIZE;
+        memcpy(dst + off, src + off, HL_ABI_PAGE_SIZE);
     }
 }
 

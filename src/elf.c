@@ -9,6 +9,7 @@
 #include <linux/elf.h>
 
 #include "error.h"
+#include "hyperlight/abi.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "elf.c copies little-endian ELF fields straight into host integers"
@@ -20,7 +21,7 @@
 #define ELF_DT_RELRSZ 35
 #define ELF_DT_RELR 36
 
-#define PAGE 4096u
+#define PAGE HL_ABI_PAGE_SIZE
 #define MAX_PHNUM 64
 #define MAX_ALIGN (2u * 1024 * 1024)
 #define MIN_EXEC_BASE 0x10000u /* an ET_EXEC image must leave guest pages 0..15 unmapped */

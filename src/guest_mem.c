@@ -7,8 +7,9 @@
 #include <sys/mman.h>
 
 #include "error.h"
+#include "hyperlight/abi.h"
 
-#define HOST_PAGE 4096u
+#define HOST_PAGE HL_ABI_PAGE_SIZE
 
 int hl__mem_map(hl__mem *m, size_t size)
 {

@@ -44,8 +44,8 @@ static void place(hl__layout *l, hl__region_id id, uint64_t *cursor, uint64_t si
 /* A static PIE starts on a multiple of this (or of its own larger p_align). KVM's shadow MMU, on a
  * guest page fault, also maps the other present entries of the same aligned group of 8 page-table
  * entries (its PTE prefetch), stopping at the first it cannot: an image that starts a group has its
- * text and rodata mapped by one fault instead of one fault per page (measured: 5 fewer faults
- * and ~60 us less in the first run of the test guests on this machine, DESIGN.md section 2). */
+ * text and rodata mapped by one fault instead of one fault per page (docs/PERFORMANCE.md §2 has
+ * the measurement). */
 #define PIE_IMAGE_ALIGN (8 * HL_PAGE)
 
 /* Where the image goes: a static PIE right after the runtime regions at its alignment, a

@@ -6,9 +6,10 @@
 
 #include "elf.h"
 #include "guest_mem.h"
+#include "hyperlight/abi.h"
 #include "hyperlight/hyperlight.h"
 
-#define HL_PAGE 4096ull
+#define HL_PAGE ((uint64_t)HL_ABI_PAGE_SIZE)
 #define HL_HOST_FNS_SIZE (64ull * 1024) /* host-function table region */
 #define HL_PANIC_SIZE HL_PAGE
 #define HL_KSTACK_SIZE (2 * HL_PAGE)

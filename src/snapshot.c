@@ -9,10 +9,11 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "hyperlight/abi.h"
 #include "fileio.h"
 #include "sandbox.h"
 
-#define PAGE 4096u
+#define PAGE HL_ABI_PAGE_SIZE
 
 static void set_base(hl_sandbox *sb, hl_snapshot *s)
 {

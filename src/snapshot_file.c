@@ -14,6 +14,7 @@
 #include "config.h"
 #include "cpu.h"
 #include "error.h"
+#include "hyperlight/abi.h"
 #include "fileio.h"
 #include "hash.h"
 #include "paging.h"
@@ -24,7 +25,7 @@
 #define MAGIC "HLSNAP\r\n"
 #define FORMAT_VERSION 2u /* 2: the vCPU state holds the XSAVE image; keep check_identity in step */
 #define BACKEND_KVM_X86_64 1u
-#define PAGE 4096u
+#define PAGE HL_ABI_PAGE_SIZE
 #define MAX_SIGS_LEN (1u << 20)
 #define CHECKSUM_SEED 0x534e4150u
 

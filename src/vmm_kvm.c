@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "hyperlight/abi.h"
 #include "vmm_kvm_state.h"
 #include "x86.h"
 
@@ -78,7 +79,7 @@ static int enable_dirty_log(hl__vm *vm, size_t size)
     cap.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET;
     if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
         return hl__fail(HL_EKVM, "KVM_ENABLE_CAP(MANUAL_DIRTY_LOG_PROTECT2): %s", strerror(errno));
-    vm->npages = size / 4096;
+    vm->npages = size / HL_ABI_PAGE_SIZE;
     return 0;
 }
 
@@ -153,7 +154,7 @@ int hl__vm_new(void *mem, size_t size, hl__vm **out)
 /* Points a pooled VM's slot at other memory (its own range is given up). */
 int hl__vm_reattach(hl__vm *vm, void *mem, size_t size)
 {
-    vm->npages = size / 4096;
+    vm->npages = size / HL_ABI_PAGE_SIZE;
     vm->recycled = 1;
     int rc = set_slot(vm, NULL, 0);
     hl__mem_unmap(&vm->slot_mem);
