@@ -11,13 +11,16 @@
 
 /* ---- Ports: the guest leaves the VM with `out dx, eax` (32-bit, one item) to one of these.
  * Any other port, size or direction ends the call with a protocol error. ---- */
-#define HL_ABI_PORT_DONE 0xE0u /* init finished / call finished: a message is on the output stack  \
-                                */
-#define HL_ABI_PORT_HOST_CALL                                                                      \
-    0xE4u                     /* a CALL message is on the output stack; reply on the input stack */
-#define HL_ABI_PORT_LOG 0xE8u /* a LOG message is on the output stack; pop it and resume */
-#define HL_ABI_PORT_ABORT 0xECu /* eax = abort code; NUL-terminated message in the panic region */
-#define HL_ABI_PORT_EXCEPTION 0xF0u /* ring-0 only (host-owned exception stub); denied at CPL3 */
+/* DONE: init finished, or a call finished; a message is on the output stack. */
+#define HL_ABI_PORT_DONE 0xE0u
+/* HOST_CALL: a CALL message is on the output stack; the host replies on the input stack. */
+#define HL_ABI_PORT_HOST_CALL 0xE4u
+/* LOG: a LOG message is on the output stack; the host pops it and resumes. */
+#define HL_ABI_PORT_LOG 0xE8u
+/* ABORT: eax = abort code; a NUL-terminated message is in the panic region. */
+#define HL_ABI_PORT_ABORT 0xECu
+/* EXCEPTION: ring 0 only (the host-owned exception stub); denied at CPL3. */
+#define HL_ABI_PORT_EXCEPTION 0xF0u
 /* Ports are 4 apart because a 32-bit `out` is checked against 4 consecutive I/O-bitmap bits. The
  * TSS I/O bitmap lets CPL3 use exactly HL_ABI_PORT_DONE .. HL_ABI_PORT_ABORT + 3. */
 
@@ -37,8 +40,8 @@ typedef struct hl_abi_peb {
     uint64_t seed;        /* 64 random bits for the guest (heap/stack canaries, rand) */
     hl_abi_region input;  /* host -> guest buffer stack (RW) */
     hl_abi_region output; /* guest -> host buffer stack (RW) */
-    hl_abi_region
-        host_fns; /* host-function table (read-only): u64 length, then a SIGNATURES message */
+    /* host-function table (read-only): u64 length, then a SIGNATURES message */
+    hl_abi_region host_fns;
     hl_abi_region panic; /* abort message, NUL-terminated (RW) */
     hl_abi_region heap;  /* guest heap (RW) */
     hl_abi_region stack; /* user stack: gpa = lowest byte, gpa + size = initial RSP (RW) */
@@ -60,17 +63,23 @@ _Static_assert(__builtin_offsetof(hl_abi_peb, image) == 120, "hl_abi_peb.image o
  * n = sp - 8 - e bytes at e; then sp = e. */
 #define HL_ABI_STACK_EMPTY 8u
 
-/* ---- Wire format: every element on a buffer stack is one message, little-endian, unaligned.
- * message  = u8 kind, body
- * CALL     = u8 nargs, u16 name_len, name[name_len], value[nargs]
- * RESULT   = value
- * ERROR    = i32 code (HL_ABI_ERR_*), string-body message
- * LOG      = u8 level, u32 line, string-body file, string-body message
- * SIGS     = u16 count, count x (u16 name_len, name[name_len], u8 ret_type, u8 nparams, u8
- * type[nparams]) value    = u8 type (hl_type), then by type: void: nothing; bool: u8 0|1;
- * i32/u32/f32: 4 bytes; i64/u64/f64: 8 bytes; string: string-body; bytes: u32 len, len bytes
+/* ---- Wire format: every element on a buffer stack is one message, little-endian, unaligned. */
+/* clang-format off */
+/*
+ * message     = u8 kind, body
+ * CALL        = u8 nargs, u16 name_len, name[name_len], value[nargs]
+ * RESULT      = value
+ * ERROR       = i32 code (HL_ABI_ERR_*), string-body message
+ * LOG         = u8 level, u32 line, string-body file, string-body message
+ * SIGS        = u16 count,
+ *               count x (u16 name_len, name[name_len], u8 ret_type, u8 nparams, u8 type[nparams])
+ * value       = u8 type (hl_type), then by type:
+ *                 void: nothing; bool: u8 0|1; i32/u32/f32: 4 bytes; i64/u64/f64: 8 bytes;
+ *                 string: string-body; bytes: u32 len, len bytes
  * string-body = u32 len, len bytes of UTF-8 without NUL, then one 0 byte
- * name     = 1..HL_ABI_MAX_NAME bytes, each printable ASCII other than space (0x21..0x7e) ---- */
+ * name        = 1..HL_ABI_MAX_NAME bytes, each printable ASCII other than space (0x21..0x7e)
+ */
+/* clang-format on */
 #define HL_ABI_MSG_CALL 1u
 #define HL_ABI_MSG_RESULT 2u
 #define HL_ABI_MSG_ERROR 3u

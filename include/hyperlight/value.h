@@ -20,8 +20,8 @@ typedef enum hl_type {
     HL_TYPE_U64 = 5,
     HL_TYPE_F32 = 6,
     HL_TYPE_F64 = 7,
-    HL_TYPE_STRING =
-        8, /* UTF-8, explicit length, no interior NUL; always NUL-terminated in memory */
+    /* UTF-8, explicit length, no interior NUL; always NUL-terminated in memory */
+    HL_TYPE_STRING = 8,
     HL_TYPE_BYTES = 9,
 } hl_type;
 
