@@ -153,12 +153,16 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' mk/hyperlight.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/hyperlight.pc
 
-.PHONY: clean format help
+.PHONY: clean format format-check help
 clean:
 	rm -rf $(B)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# Fails (listing the places) when a tracked C file is not as .clang-format would write it.
+format-check:
+	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h') && echo "format-check: clean"
 
 help:
 	@echo "make            build libraries, hl-run, hl-cc, example and test guests"
@@ -169,6 +173,9 @@ help:
 	@echo "make bench      hl-bench, full run (bench-smoke: a quick pass; bench-chart: the PNG)"
 	@echo "make soak       long create/call/restore loops checking fds and RSS stay flat"
 	@echo "make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each"
+	@echo "make check-layers  the layer table of ARCHITECTURE.md against the objects (in make test)"
+	@echo "make format-check  every C file as .clang-format writes it (make format fixes)"
+	@echo "make vm-test    the KVM tests inside an emulated machine (hosts without /dev/kvm)"
 	@echo "make clean      remove build/"
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

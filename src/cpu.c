@@ -135,7 +135,8 @@ void hl__cpu_initial_state(const hl__layout *l, uint64_t entry, hl__cpu_init *ou
     out->ss = flat(X86_SEL_USER_DATA, 0x3, 3, 0);
     out->ds = out->ss;
     hl__segment tr = {
-        l->tss, X86_TSS_SIZE + IOMAP_BYTES - 1, X86_SEL_TSS, X86_TYPE_TSS64_LOADED, 1, 0, 0, 0, 0, 0};
+        l->tss, X86_TSS_SIZE + IOMAP_BYTES - 1, X86_SEL_TSS, X86_TYPE_TSS64_LOADED, 1, 0, 0, 0, 0,
+        0};
     out->tr = tr;
     out->gdt_base = l->gdt;
     out->gdt_limit = GDT_ENTRIES * 8 - 1;

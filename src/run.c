@@ -271,7 +271,7 @@ static int check_cookie(hl_sandbox *sb)
 int hl__run_until_done(hl_sandbox *sb)
 {
     pid_t tid = hl__gettid(); /* the thread the timer and interrupts signal */
-    if (hl__kick_ready()) /* hl_interrupt needs it even without a time limit */
+    if (hl__kick_ready())     /* hl_interrupt needs it even without a time limit */
         return hl__fail(HL_ESIGNAL, "signal SIGRTMIN+5 has another handler; time limits and "
                                     "hl_interrupt need it");
     int rc = hl__timer_arm(&sb->timer, sb->cfg.time_limit_ms, tid);

@@ -92,8 +92,9 @@ static int read_file(const char *path, size_t limit, uint8_t **out, size_t *len)
     int rc = read_loadable(fd, (size_t)st.st_size, limit, out, len), err = errno;
     close(fd);
     if (rc == HL_ECONFIG)
-        return hl__fail(HL_ECONFIG, "guest '%s' loads %zu bytes, more than the %zu allowed by "
-                                    "memory_limit",
+        return hl__fail(HL_ECONFIG,
+                        "guest '%s' loads %zu bytes, more than the %zu allowed by "
+                        "memory_limit",
                         path, *len, limit);
     if (rc == HL_ENOMEM)
         return hl__fail(HL_ENOMEM, "out of memory reading '%s'", path);

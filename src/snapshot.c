@@ -252,8 +252,9 @@ HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *s, hl
                         "hl_sandbox_new_from_snapshot: snapshot and out must not be NULL");
     size_t limit = cfg ? cfg->memory_limit : HL_DEFAULT_MEMORY_LIMIT;
     if (s->size > limit)
-        return hl__fail(HL_ECONFIG, "the snapshot has %zu bytes of guest memory, more than the "
-                                    "%zu allowed by memory_limit",
+        return hl__fail(HL_ECONFIG,
+                        "the snapshot has %zu bytes of guest memory, more than the "
+                        "%zu allowed by memory_limit",
                         s->size, limit);
     hl_sandbox *sb = calloc(1, sizeof *sb);
     if (!sb)
@@ -265,8 +266,9 @@ HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *s, hl
         return rc;
     }
     hl__sigtable empty = {0};
-    sb->state = hl__sigtable_equals(&empty, s->host_sigs, s->host_sigs_len) ? HL_STATE_READY
-                                                                   : HL_STATE_FROM_SNAPSHOT;
+    sb->state = hl__sigtable_equals(&empty, s->host_sigs, s->host_sigs_len)
+                    ? HL_STATE_READY
+                    : HL_STATE_FROM_SNAPSHOT;
     set_base(sb, s);
     *out = sb;
     return 0;

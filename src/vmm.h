@@ -34,8 +34,8 @@ typedef struct hl__exit {
 int hl__vmm_available(void);
 
 /* A VM (recycled from the pool, vm_pool.c, or new) with one vCPU whose memory slot is
- * mem[0..size) at gpa 0, for memory the caller already has; the caller then loads a state (hl__vm_start or hl__vm_load_state).
- * Returns 0, HL_ENOKVM, HL_EKVM or HL_ENOMEM. */
+ * mem[0..size) at gpa 0, for memory the caller already has; the caller then loads a state
+ * (hl__vm_start or hl__vm_load_state). Returns 0, HL_ENOKVM, HL_EKVM or HL_ENOMEM. */
 int hl__vm_create(void *mem, size_t size, hl__vm **out);
 
 /* Saved vCPU state: registers, special registers, the XSAVE image (backend-defined bytes; for KVM
@@ -80,7 +80,6 @@ void hl__vm_clear_kick(hl__vm *vm);
 /* 1 once an exit left an instruction for the hypervisor to finish on the next run (an IN, MMIO,
  * string I/O): the vCPU must not be resumed elsewhere nor recycled; restores replace it. */
 int hl__vm_tainted(const hl__vm *vm);
-
 
 /* A VM whose memory slot covers m, which gets fresh zeroed memory: a pooled VM that kept a slot
  * of this size lends its address range (no slot change), else one is recycled or created.

@@ -246,8 +246,9 @@ static int check_segments(const struct kvm_sregs *s, const hl__cpu_init *e, cons
     for (int i = 0; i < 4; i++) {
         const struct kvm_segment *seg = data_segment((struct kvm_sregs *)s, i);
         if (canonical_data_segment(seg->selector, s, &want) || !segment_equals(seg, &want))
-            return refuse(why, names[i], "is not a null, user-data or user-code segment with "
-                                         "base 0");
+            return refuse(why, names[i],
+                          "is not a null, user-data or user-code segment with "
+                          "base 0");
     }
     return 0;
 }

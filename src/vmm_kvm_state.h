@@ -1,5 +1,6 @@
 /* vmm_kvm_state.h: the KVM backend's saved vCPU state (hl__vcpu_state's bytes) and the rules that
- * make one safe to load: which fields a CPL3 guest can change, and what every other field must be. */
+ * make one safe to load: which fields a CPL3 guest can change, and what every other field must be.
+ */
 #ifndef HL_SRC_VMM_KVM_STATE_H
 #define HL_SRC_VMM_KVM_STATE_H
 
@@ -27,7 +28,8 @@ void hl__kvm_entry_state(const hl__cpu_init *init, const struct kvm_sregs *reset
                          hl__kvm_state *out);
 
 /* The FPU/SSE state of a vCPU at reset (FNINIT, MXCSR 0x1f80, registers zero), as an XSAVE image
- * whose XSTATE_BV names x87 and SSE so that KVM_SET_XSAVE loads every byte of it, MXCSR included. */
+ * whose XSTATE_BV names x87 and SSE so that KVM_SET_XSAVE loads every byte of it, MXCSR included.
+ */
 void hl__kvm_xsave_reset(struct kvm_xsave *x);
 
 /* The LDTR every guest runs with: null and unusable, so no LDT selector resolves. */

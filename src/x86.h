@@ -35,15 +35,15 @@
 #define X86_RFLAGS_USER_BITS 0x254dd5ull
 
 /* x87/SSE state (SDM 8.1.5, 10.2.3, 13.4): reset values and reserved bits. */
-#define X86_FCW_DEFAULT 0x37f     /* FNINIT: all x87 exceptions masked, 64-bit precision */
-#define X86_FCW_RESERVED 0xe000u  /* bits 13-15 */
-#define X86_MXCSR_DEFAULT 0x1f80  /* all SSE exceptions masked, round to nearest */
+#define X86_FCW_DEFAULT 0x37f    /* FNINIT: all x87 exceptions masked, 64-bit precision */
+#define X86_FCW_RESERVED 0xe000u /* bits 13-15 */
+#define X86_MXCSR_DEFAULT 0x1f80 /* all SSE exceptions masked, round to nearest */
 #define X86_MXCSR_RESERVED 0xffff0000u
 /* The XSAVE area (SDM 13.4): the legacy FXSAVE region, then the 64-byte XSAVE header. */
 #define X86_FXSAVE_FCW 0
 #define X86_FXSAVE_FTW_RESERVED 5 /* the byte after the abridged tag word */
 #define X86_FXSAVE_MXCSR 24
-#define X86_XSAVE_HEADER 512      /* XSTATE_BV (8 bytes), XCOMP_BV (8), 48 reserved bytes */
+#define X86_XSAVE_HEADER 512 /* XSTATE_BV (8 bytes), XCOMP_BV (8), 48 reserved bytes */
 #define X86_XSAVE_HEADER_SIZE 64
 #define X86_XFEATURE_X87 (1ull << 0)
 #define X86_XFEATURE_SSE (1ull << 1)

@@ -26,8 +26,8 @@ extern "C" {
 #define HL_VERSION_XSTR_(x) #x
 #define HL_VERSION_STR_(x) HL_VERSION_XSTR_(x)
 #define HL_VERSION_STRING                                                                          \
-    HL_VERSION_STR_(HL_VERSION_MAJOR) "." HL_VERSION_STR_(HL_VERSION_MINOR) "." HL_VERSION_STR_( \
-        HL_VERSION_PATCH)
+    HL_VERSION_STR_(HL_VERSION_MAJOR)                                                              \
+    "." HL_VERSION_STR_(HL_VERSION_MINOR) "." HL_VERSION_STR_(HL_VERSION_PATCH)
 /* MAJOR * 10000 + MINOR * 100 + PATCH, for comparisons in the preprocessor. */
 #define HL_VERSION_NUMBER (HL_VERSION_MAJOR * 10000 + HL_VERSION_MINOR * 100 + HL_VERSION_PATCH)
 

@@ -14,7 +14,10 @@ typedef struct hl_test {
 } hl_test;
 
 #define TEST(name) static void name(void)
-#define TEST_ENTRY(name) {#name, name}
+#define TEST_ENTRY(name)                                                                           \
+    {                                                                                              \
+#name, name                                                                                \
+    }
 
 /* Runs the tests named on the command line (all when none), each in its own process with a
  * timeout (HL_TEST_TIMEOUT seconds, default 60), prints one line per test and finally
@@ -25,49 +28,49 @@ _Noreturn void hl_test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 _Noreturn void hl_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond))                                                                 \
-            hl_test_fail(__FILE__, __LINE__, "CHECK(%s) failed", #cond);             \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            hl_test_fail(__FILE__, __LINE__, "CHECK(%s) failed", #cond);                           \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                                       \
-    do {                                                                                     \
-        long long hl_a_ = (long long)(a), hl_b_ = (long long)(b);                            \
-        if (hl_a_ != hl_b_)                                                                  \
-            hl_test_fail(__FILE__, __LINE__, "CHECK_EQ(%s, %s): %lld != %lld", #a, #b, hl_a_, \
-                         hl_b_);                                                             \
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        long long hl_a_ = (long long)(a), hl_b_ = (long long)(b);                                  \
+        if (hl_a_ != hl_b_)                                                                        \
+            hl_test_fail(__FILE__, __LINE__, "CHECK_EQ(%s, %s): %lld != %lld", #a, #b, hl_a_,      \
+                         hl_b_);                                                                   \
     } while (0)
 
-#define CHECK_U64_EQ(a, b)                                                                    \
-    do {                                                                                      \
-        uint64_t hl_a_ = (uint64_t)(a), hl_b_ = (uint64_t)(b);                                \
-        if (hl_a_ != hl_b_)                                                                   \
-            hl_test_fail(__FILE__, __LINE__, "CHECK_U64_EQ(%s, %s): 0x%" PRIx64 " != 0x%" PRIx64, \
-                         #a, #b, hl_a_, hl_b_);                                               \
+#define CHECK_U64_EQ(a, b)                                                                         \
+    do {                                                                                           \
+        uint64_t hl_a_ = (uint64_t)(a), hl_b_ = (uint64_t)(b);                                     \
+        if (hl_a_ != hl_b_)                                                                        \
+            hl_test_fail(__FILE__, __LINE__, "CHECK_U64_EQ(%s, %s): 0x%" PRIx64 " != 0x%" PRIx64,  \
+                         #a, #b, hl_a_, hl_b_);                                                    \
     } while (0)
 
-#define CHECK_STREQ(a, b)                                                                        \
-    do {                                                                                         \
-        const char *hl_a_ = (a), *hl_b_ = (b);                                                   \
-        if (!hl_a_ || !hl_b_ || strcmp(hl_a_, hl_b_) != 0)                                       \
-            hl_test_fail(__FILE__, __LINE__, "CHECK_STREQ(%s, %s): \"%s\" != \"%s\"", #a, #b,     \
-                         hl_a_ ? hl_a_ : "(null)", hl_b_ ? hl_b_ : "(null)");                    \
+#define CHECK_STREQ(a, b)                                                                          \
+    do {                                                                                           \
+        const char *hl_a_ = (a), *hl_b_ = (b);                                                     \
+        if (!hl_a_ || !hl_b_ || strcmp(hl_a_, hl_b_) != 0)                                         \
+            hl_test_fail(__FILE__, __LINE__, "CHECK_STREQ(%s, %s): \"%s\" != \"%s\"", #a, #b,      \
+                         hl_a_ ? hl_a_ : "(null)", hl_b_ ? hl_b_ : "(null)");                      \
     } while (0)
 
 /* Checks that string a contains b. */
-#define CHECK_CONTAINS(a, b)                                                                     \
-    do {                                                                                         \
-        const char *hl_a_ = (a), *hl_b_ = (b);                                                   \
-        if (!hl_a_ || !hl_b_ || !strstr(hl_a_, hl_b_))                                           \
-            hl_test_fail(__FILE__, __LINE__, "CHECK_CONTAINS(%s, %s): \"%s\" lacks \"%s\"", #a,  \
-                         #b, hl_a_ ? hl_a_ : "(null)", hl_b_ ? hl_b_ : "(null)");                \
+#define CHECK_CONTAINS(a, b)                                                                       \
+    do {                                                                                           \
+        const char *hl_a_ = (a), *hl_b_ = (b);                                                     \
+        if (!hl_a_ || !hl_b_ || !strstr(hl_a_, hl_b_))                                             \
+            hl_test_fail(__FILE__, __LINE__, "CHECK_CONTAINS(%s, %s): \"%s\" lacks \"%s\"", #a,    \
+                         #b, hl_a_ ? hl_a_ : "(null)", hl_b_ ? hl_b_ : "(null)");                  \
     } while (0)
 
-#define CHECK_MEMEQ(a, b, n)                                                              \
-    do {                                                                                  \
-        if (memcmp((a), (b), (n)) != 0)                                                   \
-            hl_test_fail(__FILE__, __LINE__, "CHECK_MEMEQ(%s, %s, %s) differ", #a, #b, #n); \
+#define CHECK_MEMEQ(a, b, n)                                                                       \
+    do {                                                                                           \
+        if (memcmp((a), (b), (n)) != 0)                                                            \
+            hl_test_fail(__FILE__, __LINE__, "CHECK_MEMEQ(%s, %s, %s) differ", #a, #b, #n);        \
     } while (0)
 
 #define SKIP(...) hl_test_skip(__VA_ARGS__)

@@ -1,6 +1,6 @@
 /* test_isolation.c: what one tenant leaves in a vCPU, a callback or a signal never reaches the
- * next (security review 2026-12, F2-F7, F9, F10; F8 is in test_lifecycle.c): raw guests that read the state they start with, and the
- * lifecycle calls made from inside callbacks. */
+ * next (security review 2026-12, F2-F7, F9, F10; F8 is in test_lifecycle.c): raw guests that read
+ * the state they start with, and the lifecycle calls made from inside callbacks. */
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>

@@ -52,8 +52,7 @@ static hl_sandbox *from_at(const char *file, int line, const hl_config *cfg, hl_
 static const char *other_guest_path(void)
 {
     static _Thread_local char path[4096];
-    return test_file_path(path, sizeof path, "HL_TEST_GUEST_DIR", "build/guests",
-                          "otherguest.elf");
+    return test_file_path(path, sizeof path, "HL_TEST_GUEST_DIR", "build/guests", "otherguest.elf");
 }
 
 /* PebRegion indexes (see the guest). */

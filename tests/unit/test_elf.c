@@ -53,8 +53,8 @@ typedef struct image {
     uint8_t file[FILE_MAX];
 } image;
 
-static Elf64_Phdr phdr(uint32_t type, uint32_t flags, uint64_t off, uint64_t vaddr,
-                       uint64_t filesz, uint64_t memsz)
+static Elf64_Phdr phdr(uint32_t type, uint32_t flags, uint64_t off, uint64_t vaddr, uint64_t filesz,
+                       uint64_t memsz)
 {
     return (Elf64_Phdr){.p_type = type,
                         .p_flags = flags,
@@ -632,67 +632,67 @@ static void m_reloc_straddles_end(image *im)
 }
 
 /* name, the phrase hl_last_error() must contain */
-#define MALFORMED(X)                                                                          \
-    X(empty_file, "file is 0 bytes, shorter than the 64-byte ELF header")                     \
-    X(short_header, "file is 63 bytes, shorter than the 64-byte ELF header")                  \
-    X(bad_magic, "no ELF magic: file starts 7f 65 4c 46")                                     \
-    X(class32, "EI_CLASS is 1, expected ELFCLASS64")                                          \
-    X(big_endian, "EI_DATA is 2, expected ELFDATA2LSB")                                       \
-    X(ident_version, "EI_VERSION is 0, expected EV_CURRENT")                                  \
-    X(wrong_version, "e_version is 2, expected EV_CURRENT")                                   \
-    X(wrong_machine, "e_machine is 183, expected EM_X86_64")                                  \
-    X(type_rel, "e_type is ET_REL (1): a relocatable object file")                            \
-    X(type_core, "e_type is ET_CORE (4): a core dump")                                        \
-    X(type_unknown, "e_type is 0xfe00, expected ET_EXEC (2) or ET_DYN (3)")                   \
-    X(bad_ehsize, "e_ehsize is 52, expected 64")                                              \
-    X(bad_phentsize, "e_phentsize is 32, expected 56")                                        \
-    X(phnum_zero, "e_phnum is 0, expected 1..64")                                             \
-    X(phnum_huge, "e_phnum is 65535, expected 1..64")                                         \
-    X(phoff_past_end, "program header table (e_phoff 0x30c0, 7 entries) does not fit")       \
-    X(phoff_overflow, "(e_phoff 0xffffffffffffffc0, 7 entries) does not fit in the 12544-byte") \
-    X(no_load, "no PT_LOAD segment")                                                          \
-    X(filesz_gt_memsz, "segment 2: p_filesz 0x40 exceeds p_memsz 0x20")                       \
-    X(offset_past_end, "segment 4: file bytes (p_offset 0x3080, p_filesz 0x100) run past")    \
-    X(offset_overflow, "segment 4: file bytes (p_offset 0xffffffffffffff80")                  \
-    X(vaddr_overflow, "segment 4: p_vaddr 0xfffffffffffff000 + p_memsz 0x2000 overflows")     \
-    X(vaddr_last_page, "segment 4: p_vaddr 0xffffffffffffd000 + p_memsz 0x2800 overflows")    \
-    X(overlap, "segments 2 and 3 overlap ([0x1000, 0x1040) and [0x1020, 0x1090))")           \
-    X(share_page, "segments 2 and 3 share a 4 KiB page")                                      \
-    X(write_exec, "segment 4 is writable and executable")                                     \
-    X(no_permission, "segment 3 has no permission bits")                                      \
-    X(align_3, "segment 2: p_align 0x3 is not 0, 1 or a power of two")                        \
-    X(align_4m, "segment 2: p_align 0x400000 is not 0, 1 or a power of two up to 2 MiB")      \
-    X(too_many_loads, "more than 16 PT_LOAD segments (segment 19 is one too many)")           \
-    X(span_too_large, "image spans 0x20001000 bytes (from 0x0), more than the limit")         \
-    X(interp, "segment 7 is PT_INTERP: the image needs a dynamic loader")                     \
-    X(tls, "segment 7 is PT_TLS: thread-local storage is not supported")                      \
-    X(exec_stack, "segment 6 (PT_GNU_STACK) has PF_X: executable stack requested")            \
-    X(entry_outside_text, "e_entry 0x1040 is not inside an executable segment")               \
-    X(entry_in_data, "e_entry 0x3000 is not inside an executable segment")                    \
-    X(entry_absurd, "e_entry 0xffffffffffff0000 is not inside an executable segment")         \
-    X(exec_below_64k, "ET_EXEC image is linked at 0x8000, below 0x10000")                     \
-    X(exec_with_relocations, "ET_EXEC image has 2 relocations: relocations are not allowed")  \
-    X(second_dynamic, "segment 7 is a second PT_DYNAMIC (the first is segment 5)")            \
-    X(dynamic_outside_file, "PT_DYNAMIC (segment 5, p_offset 0x10000, p_filesz 0x80) does not")  \
-    X(dynamic_not_loaded, "PT_DYNAMIC (segment 5) is not inside a loaded segment's file bytes") \
-    X(dynamic_unterminated, "PT_DYNAMIC (segment 5) has no DT_NULL terminator within its 64")  \
-    X(dt_needed, "dynamic entry 3 is DT_NEEDED: needs shared library")                        \
-    X(dt_rel, "dynamic entry 3 is DT_REL: REL relocations unsupported")                       \
-    X(dt_relsz, "dynamic entry 3 is DT_RELSZ: REL relocations unsupported")                   \
-    X(dt_relr, "dynamic entry 3 is DT_RELR: RELR relocations unsupported")                    \
-    X(dt_textrel, "dynamic entry 3 is DT_TEXTREL: text relocations unsupported")              \
-    X(dt_jmprel, "DT_JMPREL with DT_PLTRELSZ 0x18: PLT relocations unsupported")              \
-    X(relaent_wrong, "DT_RELAENT is 16, expected 24")                                         \
-    X(relasz_not_multiple, "DT_RELASZ 0x2f is not a multiple of 24")                          \
-    X(relasz_huge, "(DT_RELA 0x2040, DT_RELASZ 0xfffffffffffffff0) is not inside a loaded")   \
-    X(relasz_without_rela, "DT_RELASZ 0x30 without DT_RELA")                                  \
-    X(rela_outside_segments, "(DT_RELA 0x9000, DT_RELASZ 0x30) is not inside a loaded")       \
-    X(rela_in_bss, "(DT_RELA 0x3100, DT_RELASZ 0x30) is not inside a loaded segment's file")  \
-    X(reloc_type_64, "relocation 1 has unsupported type 1")                                   \
-    X(reloc_type_irelative, "relocation 1 has unsupported type 37")                           \
-    X(reloc_outside_span, "relocation 0 writes outside writable data (r_offset 0x100000)")    \
-    X(reloc_into_rodata, "relocation 0 writes outside writable data (r_offset 0x2000)")       \
-    X(reloc_into_text, "relocation 1 writes outside writable data (r_offset 0x1000)")         \
+#define MALFORMED(X)                                                                               \
+    X(empty_file, "file is 0 bytes, shorter than the 64-byte ELF header")                          \
+    X(short_header, "file is 63 bytes, shorter than the 64-byte ELF header")                       \
+    X(bad_magic, "no ELF magic: file starts 7f 65 4c 46")                                          \
+    X(class32, "EI_CLASS is 1, expected ELFCLASS64")                                               \
+    X(big_endian, "EI_DATA is 2, expected ELFDATA2LSB")                                            \
+    X(ident_version, "EI_VERSION is 0, expected EV_CURRENT")                                       \
+    X(wrong_version, "e_version is 2, expected EV_CURRENT")                                        \
+    X(wrong_machine, "e_machine is 183, expected EM_X86_64")                                       \
+    X(type_rel, "e_type is ET_REL (1): a relocatable object file")                                 \
+    X(type_core, "e_type is ET_CORE (4): a core dump")                                             \
+    X(type_unknown, "e_type is 0xfe00, expected ET_EXEC (2) or ET_DYN (3)")                        \
+    X(bad_ehsize, "e_ehsize is 52, expected 64")                                                   \
+    X(bad_phentsize, "e_phentsize is 32, expected 56")                                             \
+    X(phnum_zero, "e_phnum is 0, expected 1..64")                                                  \
+    X(phnum_huge, "e_phnum is 65535, expected 1..64")                                              \
+    X(phoff_past_end, "program header table (e_phoff 0x30c0, 7 entries) does not fit")             \
+    X(phoff_overflow, "(e_phoff 0xffffffffffffffc0, 7 entries) does not fit in the 12544-byte")    \
+    X(no_load, "no PT_LOAD segment")                                                               \
+    X(filesz_gt_memsz, "segment 2: p_filesz 0x40 exceeds p_memsz 0x20")                            \
+    X(offset_past_end, "segment 4: file bytes (p_offset 0x3080, p_filesz 0x100) run past")         \
+    X(offset_overflow, "segment 4: file bytes (p_offset 0xffffffffffffff80")                       \
+    X(vaddr_overflow, "segment 4: p_vaddr 0xfffffffffffff000 + p_memsz 0x2000 overflows")          \
+    X(vaddr_last_page, "segment 4: p_vaddr 0xffffffffffffd000 + p_memsz 0x2800 overflows")         \
+    X(overlap, "segments 2 and 3 overlap ([0x1000, 0x1040) and [0x1020, 0x1090))")                 \
+    X(share_page, "segments 2 and 3 share a 4 KiB page")                                           \
+    X(write_exec, "segment 4 is writable and executable")                                          \
+    X(no_permission, "segment 3 has no permission bits")                                           \
+    X(align_3, "segment 2: p_align 0x3 is not 0, 1 or a power of two")                             \
+    X(align_4m, "segment 2: p_align 0x400000 is not 0, 1 or a power of two up to 2 MiB")           \
+    X(too_many_loads, "more than 16 PT_LOAD segments (segment 19 is one too many)")                \
+    X(span_too_large, "image spans 0x20001000 bytes (from 0x0), more than the limit")              \
+    X(interp, "segment 7 is PT_INTERP: the image needs a dynamic loader")                          \
+    X(tls, "segment 7 is PT_TLS: thread-local storage is not supported")                           \
+    X(exec_stack, "segment 6 (PT_GNU_STACK) has PF_X: executable stack requested")                 \
+    X(entry_outside_text, "e_entry 0x1040 is not inside an executable segment")                    \
+    X(entry_in_data, "e_entry 0x3000 is not inside an executable segment")                         \
+    X(entry_absurd, "e_entry 0xffffffffffff0000 is not inside an executable segment")              \
+    X(exec_below_64k, "ET_EXEC image is linked at 0x8000, below 0x10000")                          \
+    X(exec_with_relocations, "ET_EXEC image has 2 relocations: relocations are not allowed")       \
+    X(second_dynamic, "segment 7 is a second PT_DYNAMIC (the first is segment 5)")                 \
+    X(dynamic_outside_file, "PT_DYNAMIC (segment 5, p_offset 0x10000, p_filesz 0x80) does not")    \
+    X(dynamic_not_loaded, "PT_DYNAMIC (segment 5) is not inside a loaded segment's file bytes")    \
+    X(dynamic_unterminated, "PT_DYNAMIC (segment 5) has no DT_NULL terminator within its 64")      \
+    X(dt_needed, "dynamic entry 3 is DT_NEEDED: needs shared library")                             \
+    X(dt_rel, "dynamic entry 3 is DT_REL: REL relocations unsupported")                            \
+    X(dt_relsz, "dynamic entry 3 is DT_RELSZ: REL relocations unsupported")                        \
+    X(dt_relr, "dynamic entry 3 is DT_RELR: RELR relocations unsupported")                         \
+    X(dt_textrel, "dynamic entry 3 is DT_TEXTREL: text relocations unsupported")                   \
+    X(dt_jmprel, "DT_JMPREL with DT_PLTRELSZ 0x18: PLT relocations unsupported")                   \
+    X(relaent_wrong, "DT_RELAENT is 16, expected 24")                                              \
+    X(relasz_not_multiple, "DT_RELASZ 0x2f is not a multiple of 24")                               \
+    X(relasz_huge, "(DT_RELA 0x2040, DT_RELASZ 0xfffffffffffffff0) is not inside a loaded")        \
+    X(relasz_without_rela, "DT_RELASZ 0x30 without DT_RELA")                                       \
+    X(rela_outside_segments, "(DT_RELA 0x9000, DT_RELASZ 0x30) is not inside a loaded")            \
+    X(rela_in_bss, "(DT_RELA 0x3100, DT_RELASZ 0x30) is not inside a loaded segment's file")       \
+    X(reloc_type_64, "relocation 1 has unsupported type 1")                                        \
+    X(reloc_type_irelative, "relocation 1 has unsupported type 37")                                \
+    X(reloc_outside_span, "relocation 0 writes outside writable data (r_offset 0x100000)")         \
+    X(reloc_into_rodata, "relocation 0 writes outside writable data (r_offset 0x2000)")            \
+    X(reloc_into_text, "relocation 1 writes outside writable data (r_offset 0x1000)")              \
     X(reloc_straddles_end, "relocation 0 writes outside writable data (r_offset 0x4ffc)")
 
 static void check_malformed(void (*mutate)(image *), const char *phrase)
@@ -708,10 +708,10 @@ static void check_malformed(void (*mutate)(image *), const char *phrase)
     CHECK_U64_EQ(e.span, 0x5a5a5a5a5a5a5a5a); /* *out untouched on failure */
 }
 
-#define X_TEST(name, phrase)                 \
-    TEST(malformed_##name)                   \
-    {                                        \
-        check_malformed(m_##name, phrase);   \
+#define X_TEST(name, phrase)                                                                       \
+    TEST(malformed_##name)                                                                         \
+    {                                                                                              \
+        check_malformed(m_##name, phrase);                                                         \
     }
 MALFORMED(X_TEST)
 #undef X_TEST
@@ -746,9 +746,25 @@ static uint64_t rng(void)
 }
 
 static const uint64_t interesting[] = {
-    0, 1, 7, 8, 24, 0x40, 0xfff, 0x1000, 0x1040, 0x2040, 0x3000, 0x3100, 0x200000,
-    HL_ELF_MAX_SPAN, 0x7fffffffffffffff, 0x8000000000000000, 0xfffffffffffff000,
-    0xffffffffffffffe8, 0xffffffffffffffff,
+    0,
+    1,
+    7,
+    8,
+    24,
+    0x40,
+    0xfff,
+    0x1000,
+    0x1040,
+    0x2040,
+    0x3000,
+    0x3100,
+    0x200000,
+    HL_ELF_MAX_SPAN,
+    0x7fffffffffffffff,
+    0x8000000000000000,
+    0xfffffffffffff000,
+    0xffffffffffffffe8,
+    0xffffffffffffffff,
 };
 
 /* Offsets worth hitting: the headers, the dynamic section and the relocations. */
@@ -821,8 +837,8 @@ static void check_invariants(const hl__elf *e, size_t len)
 /* A zeroed span-sized buffer with an inaccessible page on each side. */
 static uint8_t *guarded_alloc(size_t size)
 {
-    uint8_t *p = mmap(NULL, size + 0x2000, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                      -1, 0);
+    uint8_t *p =
+        mmap(NULL, size + 0x2000, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     CHECK(p != MAP_FAILED);
     CHECK(mprotect(p + 0x1000, size, PROT_READ | PROT_WRITE) == 0);
     return p + 0x1000;
@@ -899,9 +915,9 @@ static int write_corpus(const char *dir)
     make_pie(&im);
     finish(&im);
     rc |= write_file(dir, "truncated_half", im.file, FILE_LEN / 2);
-#define X_WRITE(name, phrase)                            \
-    make_pie(&im);                                       \
-    m_##name(&im);                                       \
+#define X_WRITE(name, phrase)                                                                      \
+    make_pie(&im);                                                                                 \
+    m_##name(&im);                                                                                 \
     rc |= write_image(dir, "malformed_" #name, &im);
     MALFORMED(X_WRITE)
 #undef X_WRITE
@@ -922,8 +938,7 @@ static const hl_test tests[] = {
     TEST_ENTRY(limits_are_inclusive),
     TEST_ENTRY(needed_len_stops_at_the_last_loaded_byte_and_the_prefix_parses_the_same),
     TEST_ENTRY(needed_len_is_the_whole_file_when_the_head_cannot_tell),
-    MALFORMED(X_ENTRY)
-    TEST_ENTRY(every_truncation_fails_cleanly),
+    MALFORMED(X_ENTRY) TEST_ENTRY(every_truncation_fails_cleanly),
     TEST_ENTRY(random_mutations_never_crash),
 };
 #undef X_ENTRY

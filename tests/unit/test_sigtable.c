@@ -83,8 +83,8 @@ TEST(config_ranges_are_checked_by_name)
 
 TEST(every_error_code_has_a_name_and_message)
 {
-#define CHECK_NAMED(name, value, text)          \
-    CHECK_STREQ(hl_errname(value), #name);      \
+#define CHECK_NAMED(name, value, text)                                                             \
+    CHECK_STREQ(hl_errname(value), #name);                                                         \
     CHECK_STREQ(hl_strerror(value), text);
     HL_ERRNO_MAP(CHECK_NAMED)
 #undef CHECK_NAMED

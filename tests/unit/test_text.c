@@ -18,17 +18,21 @@ TEST(c0_controls_and_del_become_question_marks)
 
 TEST(c1_controls_become_one_question_mark)
 {
-    CHECK_STREQ(clean("x\xc2\x9b" "31mRED"), "x?31mRED"); /* U+009B, CSI */
+    CHECK_STREQ(clean("x\xc2\x9b"
+                      "31mRED"),
+                "x?31mRED");                                      /* U+009B, CSI */
     CHECK_STREQ(clean("\xc2\x80\xc2\x9f\xc2\xa0"), "??\xc2\xa0"); /* U+00A0 is printable */
 }
 
 TEST(invalid_utf8_bytes_become_question_marks)
 {
-    CHECK_STREQ(clean("a\x9b" "b"), "a?b");               /* a raw 8-bit CSI */
-    CHECK_STREQ(clean("\xc0\xaf"), "??");                  /* overlong '/' */
-    CHECK_STREQ(clean("\xed\xa0\x80"), "???");             /* a surrogate */
-    CHECK_STREQ(clean("\xf4\x90\x80\x80"), "????");        /* past U+10FFFF */
-    CHECK_STREQ(clean("cut \xe2\x82"), "cut ??");          /* cut short by the end */
+    CHECK_STREQ(clean("a\x9b"
+                      "b"),
+                "a?b");                             /* a raw 8-bit CSI */
+    CHECK_STREQ(clean("\xc0\xaf"), "??");           /* overlong '/' */
+    CHECK_STREQ(clean("\xed\xa0\x80"), "???");      /* a surrogate */
+    CHECK_STREQ(clean("\xf4\x90\x80\x80"), "????"); /* past U+10FFFF */
+    CHECK_STREQ(clean("cut \xe2\x82"), "cut ??");   /* cut short by the end */
     CHECK_STREQ(clean("\xff\xfe"), "??");
 }
 

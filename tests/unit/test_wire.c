@@ -9,9 +9,9 @@ static uint8_t buf[4096];
 static size_t encode_all_types(void)
 {
     static const uint8_t raw[] = {0, 1, 255};
-    hl_value args[] = {hl_bool(true),  hl_i32(INT32_MIN), hl_u32(UINT32_MAX), hl_i64(INT64_MIN),
-                       hl_u64(UINT64_MAX), hl_f32(-0.0f), hl_f64(NAN), hl_str("héllo"),
-                       hl_bytes(raw, 3), hl_str("")};
+    hl_value args[] = {hl_bool(true),      hl_i32(INT32_MIN), hl_u32(UINT32_MAX), hl_i64(INT64_MIN),
+                       hl_u64(UINT64_MAX), hl_f32(-0.0f),     hl_f64(NAN),        hl_str("héllo"),
+                       hl_bytes(raw, 3),   hl_str("")};
     return hl_wire_encode_call(buf, sizeof buf, "Fn", 2, args, 10);
 }
 
@@ -75,19 +75,26 @@ TEST(bad_values_are_rejected)
 {
     static const uint8_t bool2[] = {HL_ABI_MSG_RESULT, HL_TYPE_BOOL, 2};
     static const uint8_t type99[] = {HL_ABI_MSG_RESULT, 99};
-    static const uint8_t bad_utf8[] = {HL_ABI_MSG_RESULT, HL_TYPE_STRING, 2, 0, 0, 0, 0xc3, 0x28, 0};
-    static const uint8_t overlong[] = {HL_ABI_MSG_RESULT, HL_TYPE_STRING, 2, 0, 0, 0, 0xc0, 0xaf, 0};
-    static const uint8_t surrogate[] = {HL_ABI_MSG_RESULT, HL_TYPE_STRING, 3, 0, 0, 0, 0xed, 0xa0, 0x80, 0};
+    static const uint8_t bad_utf8[] = {
+        HL_ABI_MSG_RESULT, HL_TYPE_STRING, 2, 0, 0, 0, 0xc3, 0x28, 0};
+    static const uint8_t overlong[] = {
+        HL_ABI_MSG_RESULT, HL_TYPE_STRING, 2, 0, 0, 0, 0xc0, 0xaf, 0};
+    static const uint8_t surrogate[] = {
+        HL_ABI_MSG_RESULT, HL_TYPE_STRING, 3, 0, 0, 0, 0xed, 0xa0, 0x80, 0};
     static const uint8_t inner_nul[] = {HL_ABI_MSG_RESULT, HL_TYPE_STRING, 2, 0, 0, 0, 'a', 0, 0};
     static const uint8_t no_term[] = {HL_ABI_MSG_RESULT, HL_TYPE_STRING, 1, 0, 0, 0, 'a', 'b'};
     static const uint8_t huge_len[] = {HL_ABI_MSG_RESULT, HL_TYPE_BYTES, 0xff, 0xff, 0xff, 0xff, 1};
     static const uint8_t wrong_kind[] = {HL_ABI_MSG_LOG, HL_TYPE_VOID};
     CHECK_STREQ(decode_result_why(bool2, sizeof bool2), "bool is neither 0 nor 1");
     CHECK_STREQ(decode_result_why(type99, sizeof type99), "unknown value type");
-    CHECK_STREQ(decode_result_why(bad_utf8, sizeof bad_utf8), "string is not valid UTF-8 or contains NUL");
-    CHECK_STREQ(decode_result_why(overlong, sizeof overlong), "string is not valid UTF-8 or contains NUL");
-    CHECK_STREQ(decode_result_why(surrogate, sizeof surrogate), "string is not valid UTF-8 or contains NUL");
-    CHECK_STREQ(decode_result_why(inner_nul, sizeof inner_nul), "string is not valid UTF-8 or contains NUL");
+    CHECK_STREQ(decode_result_why(bad_utf8, sizeof bad_utf8),
+                "string is not valid UTF-8 or contains NUL");
+    CHECK_STREQ(decode_result_why(overlong, sizeof overlong),
+                "string is not valid UTF-8 or contains NUL");
+    CHECK_STREQ(decode_result_why(surrogate, sizeof surrogate),
+                "string is not valid UTF-8 or contains NUL");
+    CHECK_STREQ(decode_result_why(inner_nul, sizeof inner_nul),
+                "string is not valid UTF-8 or contains NUL");
     CHECK_STREQ(decode_result_why(no_term, sizeof no_term), "string lacks its terminating NUL");
     CHECK_STREQ(decode_result_why(huge_len, sizeof huge_len), "message truncated");
     CHECK_STREQ(decode_result_why(wrong_kind, sizeof wrong_kind), "unexpected message kind");
@@ -191,10 +198,14 @@ TEST(random_bytes_never_crash_the_decoders)
 int main(int argc, char **argv)
 {
     static const hl_test tests[] = {
-        TEST_ENTRY(call_roundtrips_every_type), TEST_ENTRY(truncation_at_every_length_is_rejected),
-        TEST_ENTRY(trailing_bytes_are_rejected), TEST_ENTRY(bad_values_are_rejected),
-        TEST_ENTRY(names_are_checked),          TEST_ENTRY(encoding_reports_overflow),
-        TEST_ENTRY(error_and_log_roundtrip),    TEST_ENTRY(signatures_roundtrip_and_reject_void_params),
+        TEST_ENTRY(call_roundtrips_every_type),
+        TEST_ENTRY(truncation_at_every_length_is_rejected),
+        TEST_ENTRY(trailing_bytes_are_rejected),
+        TEST_ENTRY(bad_values_are_rejected),
+        TEST_ENTRY(names_are_checked),
+        TEST_ENTRY(encoding_reports_overflow),
+        TEST_ENTRY(error_and_log_roundtrip),
+        TEST_ENTRY(signatures_roundtrip_and_reject_void_params),
         TEST_ENTRY(random_bytes_never_crash_the_decoders),
     };
     return hl_test_main(argc, argv, tests, sizeof tests / sizeof tests[0]);
