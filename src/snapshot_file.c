@@ -23,8 +23,8 @@
 #include "wire.h"
 
 #define MAGIC "HLSNAP\r\n"
-#define FORMAT_VERSION 2u /* 2: the vCPU state holds the XSAVE image; keep check_identity in step  \
-                           */
+/* 2: the vCPU state holds the XSAVE image (keep check_identity's message in step) */
+#define FORMAT_VERSION 2u
 #define BACKEND_KVM_X86_64 1u
 #define PAGE HL_ABI_PAGE_SIZE
 #define MAX_SIGS_LEN (1u << 20)
