@@ -200,7 +200,8 @@ static int call_and_print(hl_sandbox *sb, const char *fn, int argc, char **argv)
         fprintf(stderr, "hl-run: at most %d arguments\n", HL_MAX_PARAMS);
         return EXIT_USAGE;
     }
-    hl_sandbox_guest_function(sb, fn, NULL, &params, &nparams); /* hints only; call reports */
+    if (hl_sandbox_guest_function(sb, fn, NULL, &params, &nparams) != 0)
+        nparams = 0; /* the types are only hints: the call itself reports an unknown function */
     for (; n < argc && rc == 0; n++) {
         hl_type hint = (size_t)n < nparams ? params[n] : HL_TYPE_VOID;
         if (hl_cli_parse_value(argv[n], hint, &args[n], &owned[n], err, sizeof err)) {

@@ -17,6 +17,12 @@ extern "C" {
 #else
 #define HL_API
 #endif
+/* On every function that returns an error code: ignoring it is a warning. */
+#if defined(__GNUC__)
+#define HL_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define HL_WARN_UNUSED
+#endif
 
 /* The version: these three numbers are its one source (make reads them for the pkg-config file,
  * hl-cc and the shared library's name). */
@@ -132,6 +138,9 @@ typedef struct hl_config {
     size_t memory_limit;    /* most guest memory a sandbox may have, image included: an ELF or
                                snapshot that needs more is refused with HL_ECONFIG before its
                                bytes are read; default 256 MiB, at most HL_MAX_GUEST_MEMORY */
+    uint64_t reserved[8];   /* 0 (hl_config_init): room for later fields, so that the struct keeps
+                               its size and a program built against this header keeps working
+                               with a later library; a non-zero value is refused (HL_ECONFIG) */
 } hl_config;
 
 /* Fills *cfg with the defaults above. */
@@ -151,10 +160,10 @@ typedef struct hl_sandbox hl_sandbox;
  * loadable bytes, or whose memory with heap, stack and buffers, exceed cfg->memory_limit is
  * refused with HL_ECONFIG (the former after reading only its first 4 KiB).
  * Returns 0, HL_EINVAL, HL_ECONFIG, HL_EIO, HL_EELF, HL_ENOMEM, HL_ENOKVM, HL_EKVM. */
-HL_API int hl_sandbox_new(const hl_config *cfg, const char *elf_path, hl_sandbox **out);
+HL_API HL_WARN_UNUSED int hl_sandbox_new(const hl_config *cfg, const char *elf_path, hl_sandbox **out);
 
 /* Same, from an ELF image in memory (copied; the caller keeps ownership of `elf`). */
-HL_API int hl_sandbox_new_from_memory(const hl_config *cfg, const void *elf, size_t len,
+HL_API HL_WARN_UNUSED int hl_sandbox_new_from_memory(const hl_config *cfg, const void *elf, size_t len,
                                       hl_sandbox **out);
 
 /* A host function. args[0..nargs) match the registered parameter types exactly (the library
@@ -169,14 +178,14 @@ typedef int (*hl_host_fn)(void *user, const hl_value *args, size_t nargs, hl_val
  * return type. Only before hl_sandbox_init, not from a callback. Host functions are
  * deny-by-default: the guest can call nothing else.
  * Returns 0, HL_EINVAL (bad name or type), HL_EEXIST, HL_ESTATE, HL_ENOMEM. */
-HL_API int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret, const hl_type *params,
+HL_API HL_WARN_UNUSED int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret, const hl_type *params,
                                size_t nparams, hl_host_fn fn, void *user);
 
 /* Runs the guest's init (which registers its functions) within the time limit. Errors are those
  * of hl_sandbox_call; a failed init poisons the sandbox. For a sandbox made from a snapshot it runs
  * no guest code and only checks the registered host functions (HL_EMISMATCH), so code that always
  * calls init works for both kinds. HL_ESTATE also when called from one of sb's callbacks. */
-HL_API int hl_sandbox_init(hl_sandbox *sb);
+HL_API HL_WARN_UNUSED int hl_sandbox_init(hl_sandbox *sb);
 
 /* Calls guest function `name` with args[0..nargs) (NULL, 0 for none; see HL_ARGS). On success
  * writes *result; a STRING/BYTES result points into memory owned by the sandbox, valid until the
@@ -187,14 +196,14 @@ HL_API int hl_sandbox_init(hl_sandbox *sb);
  * HL_ENOMEM (no timer), and, poisoning the sandbox: HL_EABORT, HL_EFAULT, HL_ESTACKOVERFLOW,
  * HL_ECOOKIE, HL_ETIMEOUT, HL_ECANCELLED (hl_interrupt, or hl_sandbox_destroy from a callback),
  * HL_EPROTOCOL, HL_EKVM. */
-HL_API int hl_sandbox_call(hl_sandbox *sb, const char *name, const hl_value *args, size_t nargs,
+HL_API HL_WARN_UNUSED int hl_sandbox_call(hl_sandbox *sb, const char *name, const hl_value *args, size_t nargs,
                            hl_value *result);
 
 /* Signature of the guest function `name` as its init registered it (or the snapshot it was last
  * restored from). *params points to the sandbox's own copy of that list, valid until
  * hl_sandbox_destroy, whatever restores do in between. Returns 0, HL_EINVAL, HL_ESTATE (not
  * initialised), HL_ENOTFOUND, HL_ENOMEM (no memory for that copy). */
-HL_API int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_type *ret,
+HL_API HL_WARN_UNUSED int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_type *ret,
                                      const hl_type **params, size_t *nparams);
 
 /* True once a call has ended in abort, fault, time limit or protocol error: every later call
@@ -238,14 +247,14 @@ typedef struct hl_snapshot hl_snapshot;
  * hl_snapshot_release. Taking another snapshot before the next call returns the same snapshot
  * again (one more reference) at no cost. The sandbox remembers it as its base for restores.
  * Returns 0, HL_EINVAL, HL_ESTATE, HL_EPOISONED, HL_ENOMEM, HL_EIO, HL_EKVM. */
-HL_API int hl_sandbox_snapshot(hl_sandbox *sb, hl_snapshot **out);
+HL_API HL_WARN_UNUSED int hl_sandbox_snapshot(hl_sandbox *sb, hl_snapshot **out);
 
 /* Brings sb back to exactly the state captured in snap, including after a failed call (abort,
  * fault, time limit), and clears poisoning. Restoring the sandbox's base snapshot costs a constant
  * plus the pages changed since; another snapshot remaps memory (the cost of faulting pages in).
  * snap must come from the same guest ELF, config and host-function signatures. Not from inside a
  * call. Returns 0, HL_EINVAL, HL_ESTATE, HL_EMISMATCH, HL_ENOMEM, HL_EKVM. */
-HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *snap);
+HL_API HL_WARN_UNUSED int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *snap);
 
 /* Creates a sandbox in the state of snap, without re-running guest init, sharing snap's memory
  * copy-on-write with every other sandbox made from it. Sizes come from the snapshot; from cfg
@@ -254,19 +263,19 @@ HL_API int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *snap);
  * hl_sandbox_init, which then only checks them (HL_EMISMATCH if they differ); otherwise the
  * sandbox is ready to call at once. HL_ECONFIG when snap's memory exceeds cfg's memory_limit.
  * Returns 0 or the codes of hl_sandbox_new. */
-HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *snap, hl_sandbox **out);
+HL_API HL_WARN_UNUSED int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *snap, hl_sandbox **out);
 
 /* Drops one reference; the last one frees the snapshot. NULL is a no-op. Thread-safe. */
 HL_API void hl_snapshot_release(hl_snapshot *snap);
 
 /* Writes snap to path (created or replaced atomically) in the versioned format of
  * docs/SNAPSHOTS.md. Returns 0, HL_EINVAL, HL_EIO, HL_ENOMEM. */
-HL_API int hl_snapshot_save(const hl_snapshot *snap, const char *path);
+HL_API HL_WARN_UNUSED int hl_snapshot_save(const hl_snapshot *snap, const char *path);
 
 /* Loads a snapshot saved by hl_snapshot_save, in this or another process. The memory image is
  * mapped, not read. A truncated, corrupted, mismatched or hostile file fails with HL_ESNAPSHOT
  * naming the problem. Returns 0, HL_EINVAL, HL_EIO, HL_ESNAPSHOT, HL_ENOMEM. */
-HL_API int hl_snapshot_load(const char *path, hl_snapshot **out);
+HL_API HL_WARN_UNUSED int hl_snapshot_load(const char *path, hl_snapshot **out);
 
 /* ------------------------------------------------------------------------------------------ */
 /* VM recycling. Destroyed sandboxes leave their KVM VM and vCPU (memory removed, state reset
