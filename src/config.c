@@ -45,8 +45,9 @@ int hl__config_check(const hl_config *cfg)
         rc = range("memory_limit", cfg->memory_limit, HL_MIN_MEMORY_LIMIT, HL_MAX_GUEST_MEMORY);
     for (size_t i = 0; !rc && i < sizeof cfg->reserved / sizeof cfg->reserved[0]; i++)
         if (cfg->reserved[i])
-            rc = hl__fail(HL_ECONFIG, "config reserved[%zu] is not 0 (a field this library "
-                                      "version does not know)",
+            rc = hl__fail(HL_ECONFIG,
+                          "config reserved[%zu] is not 0 (a field this library "
+                          "version does not know)",
                           i);
     return rc;
 }

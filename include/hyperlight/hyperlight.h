@@ -160,11 +160,12 @@ typedef struct hl_sandbox hl_sandbox;
  * loadable bytes, or whose memory with heap, stack and buffers, exceed cfg->memory_limit is
  * refused with HL_ECONFIG (the former after reading only its first 4 KiB).
  * Returns 0, HL_EINVAL, HL_ECONFIG, HL_EIO, HL_EELF, HL_ENOMEM, HL_ENOKVM, HL_EKVM. */
-HL_API HL_WARN_UNUSED int hl_sandbox_new(const hl_config *cfg, const char *elf_path, hl_sandbox **out);
+HL_API HL_WARN_UNUSED int hl_sandbox_new(const hl_config *cfg, const char *elf_path,
+                                         hl_sandbox **out);
 
 /* Same, from an ELF image in memory (copied; the caller keeps ownership of `elf`). */
-HL_API HL_WARN_UNUSED int hl_sandbox_new_from_memory(const hl_config *cfg, const void *elf, size_t len,
-                                      hl_sandbox **out);
+HL_API HL_WARN_UNUSED int hl_sandbox_new_from_memory(const hl_config *cfg, const void *elf,
+                                                     size_t len, hl_sandbox **out);
 
 /* A host function. args[0..nargs) match the registered parameter types exactly (the library
  * checked them); STRING/BYTES arguments are valid only during the callback. On success set *ret
@@ -178,8 +179,9 @@ typedef int (*hl_host_fn)(void *user, const hl_value *args, size_t nargs, hl_val
  * return type. Only before hl_sandbox_init, not from a callback. Host functions are
  * deny-by-default: the guest can call nothing else.
  * Returns 0, HL_EINVAL (bad name or type), HL_EEXIST, HL_ESTATE, HL_ENOMEM. */
-HL_API HL_WARN_UNUSED int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret, const hl_type *params,
-                               size_t nparams, hl_host_fn fn, void *user);
+HL_API HL_WARN_UNUSED int hl_sandbox_register(hl_sandbox *sb, const char *name, hl_type ret,
+                                              const hl_type *params, size_t nparams, hl_host_fn fn,
+                                              void *user);
 
 /* Runs the guest's init (which registers its functions) within the time limit. Errors are those
  * of hl_sandbox_call; a failed init poisons the sandbox. For a sandbox made from a snapshot it runs
@@ -196,15 +198,16 @@ HL_API HL_WARN_UNUSED int hl_sandbox_init(hl_sandbox *sb);
  * HL_ENOMEM (no timer), and, poisoning the sandbox: HL_EABORT, HL_EFAULT, HL_ESTACKOVERFLOW,
  * HL_ECOOKIE, HL_ETIMEOUT, HL_ECANCELLED (hl_interrupt, or hl_sandbox_destroy from a callback),
  * HL_EPROTOCOL, HL_EKVM. */
-HL_API HL_WARN_UNUSED int hl_sandbox_call(hl_sandbox *sb, const char *name, const hl_value *args, size_t nargs,
-                           hl_value *result);
+HL_API HL_WARN_UNUSED int hl_sandbox_call(hl_sandbox *sb, const char *name, const hl_value *args,
+                                          size_t nargs, hl_value *result);
 
 /* Signature of the guest function `name` as its init registered it (or the snapshot it was last
  * restored from). *params points to the sandbox's own copy of that list, valid until
  * hl_sandbox_destroy, whatever restores do in between. Returns 0, HL_EINVAL, HL_ESTATE (not
  * initialised), HL_ENOTFOUND, HL_ENOMEM (no memory for that copy). */
-HL_API HL_WARN_UNUSED int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name, hl_type *ret,
-                                     const hl_type **params, size_t *nparams);
+HL_API HL_WARN_UNUSED int hl_sandbox_guest_function(const hl_sandbox *sb, const char *name,
+                                                    hl_type *ret, const hl_type **params,
+                                                    size_t *nparams);
 
 /* True once a call has ended in abort, fault, time limit or protocol error: every later call
  * then fails with HL_EPOISONED. */
@@ -263,7 +266,8 @@ HL_API HL_WARN_UNUSED int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *snap);
  * hl_sandbox_init, which then only checks them (HL_EMISMATCH if they differ); otherwise the
  * sandbox is ready to call at once. HL_ECONFIG when snap's memory exceeds cfg's memory_limit.
  * Returns 0 or the codes of hl_sandbox_new. */
-HL_API HL_WARN_UNUSED int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *snap, hl_sandbox **out);
+HL_API HL_WARN_UNUSED int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *snap,
+                                                       hl_sandbox **out);
 
 /* Drops one reference; the last one frees the snapshot. NULL is a no-op. Thread-safe. */
 HL_API void hl_snapshot_release(hl_snapshot *snap);

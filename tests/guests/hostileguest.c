@@ -9,29 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
+
 /* Runtime internals this guest abuses (see guest/runtime.h). */
-extern hl_abi_peb hlg__peb;
 
 #define UNUSED_ARGS (void)args, (void)nargs
 
 /* ---- plain functions, to show a sandbox works (again) ---- */
-static int32_t counter;
-
-static int echo(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)nargs;
-    *ret = args[0];
-    return 0;
-}
-
-static int add_to_static(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)nargs;
-    counter += args[0].as.i32;
-    *ret = hl_i32(counter);
-    return 0;
-}
-
 static int spin(const hl_value *args, size_t nargs, hl_value *ret)
 {
     UNUSED_ARGS, (void)ret;
@@ -192,23 +176,7 @@ static int corrupt_peb_copy(const hl_value *args, size_t nargs, hl_value *ret)
 }
 
 /* ---- memory ---- */
-/* ReadAddress(addr) -> u64, WriteAddress(addr, value), ExecuteAddress(addr) (calls it). */
-static int read_address(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)nargs;
-    volatile uintptr_t addr = (uintptr_t)args[0].as.u64;
-    *ret = hl_u64(*(volatile uint64_t *)addr);
-    return 0;
-}
-
-static int write_address(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)nargs, (void)ret;
-    volatile uintptr_t addr = (uintptr_t)args[0].as.u64;
-    *(volatile uint64_t *)addr = args[1].as.u64;
-    return 0;
-}
-
+/* ExecuteAddress(addr) calls it (ReadAddress and WriteAddress are in common.h). */
 typedef int (*code_fn)(void);
 
 static code_fn as_code(const void *p)
@@ -233,21 +201,6 @@ static int execute_rodata(const hl_value *args, size_t nargs, hl_value *ret)
     const void *p = rodata_code;
     __asm__ volatile("" : "+r"(p));
     *ret = hl_i32(as_code(p)()); /* rodata is NX: must fault */
-    return 0;
-}
-
-/* PebRegion(i): gpa of region 0 input, 1 output, 2 host_fns, 3 panic, 4 heap, 5 stack, 6 image;
- * its size for i + 100. */
-static int peb_region(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)nargs;
-    const hl_abi_region *r[] = {&hlg__peb.input, &hlg__peb.output, &hlg__peb.host_fns,
-                                &hlg__peb.panic, &hlg__peb.heap,   &hlg__peb.stack,
-                                &hlg__peb.image};
-    int32_t w = args[0].as.i32, i = w >= 100 ? w - 100 : w;
-    if (i < 0 || i >= (int32_t)(sizeof r / sizeof r[0]))
-        return hlg_fail("no region %d", w);
-    *ret = hl_u64(w >= 100 ? r[i]->size : r[i]->gpa);
     return 0;
 }
 

@@ -3,29 +3,7 @@
  * same signatures, so only the guest's identity tells the two apart. */
 #include <hyperlight/guest.h>
 
-static int counter;
-
-static int echo(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)nargs;
-    *ret = args[0];
-    return 0;
-}
-
-static int add_to_static(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)nargs;
-    counter += args[0].as.i32;
-    *ret = hl_i32(counter);
-    return 0;
-}
-
-static int get_static(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)args, (void)nargs;
-    *ret = hl_i32(counter);
-    return 0;
-}
+#include "common.h"
 
 void hlg_main(void)
 {

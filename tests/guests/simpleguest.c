@@ -14,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
+
 /* Runtime internals the isolation tests poke at (see guest/runtime.h, guest/libc). */
-extern hl_abi_peb hlg__peb;
 size_t hlg__heap_used(void);
 
 #define UNUSED_ARGS (void)args, (void)nargs
@@ -45,14 +46,6 @@ __attribute__((format(printf, 2, 3))) static int ret_fmt(hl_value *ret, const ch
     vsnprintf(buf, (size_t)n + 1, fmt, ap);
     va_end(ap);
     *ret = hl_strn(buf, (size_t)n);
-    return 0;
-}
-
-/* ---- echoes ---- */
-static int echo(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)nargs;
-    *ret = args[0]; /* arguments stay valid until the result has been sent */
     return 0;
 }
 
@@ -139,8 +132,6 @@ static int sum16(const hl_value *args, size_t nargs, hl_value *ret)
 
 /* ---- static state ---- */
 static uint8_t big_static[1024 * 1024];
-static int32_t counter;
-
 static int set_static(const hl_value *args, size_t nargs, hl_value *ret)
 {
     UNUSED_ARGS;
@@ -150,21 +141,6 @@ static int set_static(const hl_value *args, size_t nargs, hl_value *ret)
     for (size_t i = 0; i < sizeof big_static; i += 4093)
         hlg_assert(p[i] == (uint8_t)i);
     *ret = hl_i32((int32_t)sizeof big_static);
-    return 0;
-}
-
-static int add_to_static(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)nargs;
-    counter += args[0].as.i32;
-    *ret = hl_i32(counter);
-    return 0;
-}
-
-static int get_static(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    UNUSED_ARGS;
-    *ret = hl_i32(counter);
     return 0;
 }
 
@@ -364,37 +340,6 @@ static int read_null(const hl_value *args, size_t nargs, hl_value *ret)
     UNUSED_ARGS;
     volatile uintptr_t addr = 0; /* hidden from the optimiser, so this is a real load */
     *ret = hl_i32(*(volatile int32_t *)addr);
-    return 0;
-}
-
-static int read_address(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)nargs;
-    volatile uintptr_t addr = (uintptr_t)args[0].as.u64;
-    *ret = hl_u64(*(volatile uint64_t *)addr);
-    return 0;
-}
-
-static int write_address(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)nargs, (void)ret;
-    volatile uintptr_t addr = (uintptr_t)args[0].as.u64;
-    *(volatile uint64_t *)addr = args[1].as.u64;
-    return 0;
-}
-
-/* gpa of a PEB region: 0 input, 1 output, 2 host_fns, 3 panic, 4 heap, 5 stack, 6 image; the
- * size of that region for which + 100. */
-static int peb_region(const hl_value *args, size_t nargs, hl_value *ret)
-{
-    (void)nargs;
-    const hl_abi_region *r[] = {&hlg__peb.input, &hlg__peb.output, &hlg__peb.host_fns,
-                                &hlg__peb.panic, &hlg__peb.heap,   &hlg__peb.stack,
-                                &hlg__peb.image};
-    int32_t w = args[0].as.i32, i = w >= 100 ? w - 100 : w;
-    if (i < 0 || i >= (int32_t)(sizeof r / sizeof r[0]))
-        return hlg_fail("no region %d", w);
-    *ret = hl_u64(w >= 100 ? r[i]->size : r[i]->gpa);
     return 0;
 }
 
