@@ -5,7 +5,7 @@
 
 /* ---------------------------------------------------------------- encoding */
 
-void hl_wire_writer_init(hl_wire_writer *w, void *buf, size_t cap)
+void hl__wire_writer_init(hl__wire_writer *w, void *buf, size_t cap)
 {
     w->buf = buf;
     w->cap = cap;
@@ -13,7 +13,7 @@ void hl_wire_writer_init(hl_wire_writer *w, void *buf, size_t cap)
     w->overflow = 0;
 }
 
-void hl_wire_put_raw(hl_wire_writer *w, const void *p, size_t n)
+void hl__wire_put_raw(hl__wire_writer *w, const void *p, size_t n)
 {
     if (w->overflow || n > w->cap - w->len) {
         w->overflow = 1;
@@ -24,87 +24,87 @@ void hl_wire_put_raw(hl_wire_writer *w, const void *p, size_t n)
     w->len += n;
 }
 
-void hl_wire_put_u8(hl_wire_writer *w, uint8_t v)
+void hl__wire_put_u8(hl__wire_writer *w, uint8_t v)
 {
-    hl_wire_put_raw(w, &v, 1);
+    hl__wire_put_raw(w, &v, 1);
 }
 
-void hl_wire_put_u16(hl_wire_writer *w, uint16_t v)
+void hl__wire_put_u16(hl__wire_writer *w, uint16_t v)
 {
     uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-    hl_wire_put_raw(w, b, 2);
+    hl__wire_put_raw(w, b, 2);
 }
 
-void hl_wire_put_u32(hl_wire_writer *w, uint32_t v)
+void hl__wire_put_u32(hl__wire_writer *w, uint32_t v)
 {
     uint8_t b[4];
     for (int i = 0; i < 4; i++)
         b[i] = (uint8_t)(v >> (8 * i));
-    hl_wire_put_raw(w, b, 4);
+    hl__wire_put_raw(w, b, 4);
 }
 
-void hl_wire_put_u64(hl_wire_writer *w, uint64_t v)
+void hl__wire_put_u64(hl__wire_writer *w, uint64_t v)
 {
     uint8_t b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (uint8_t)(v >> (8 * i));
-    hl_wire_put_raw(w, b, 8);
+    hl__wire_put_raw(w, b, 8);
 }
 
-void hl_wire_put_string(hl_wire_writer *w, const char *s, size_t n)
+void hl__wire_put_string(hl__wire_writer *w, const char *s, size_t n)
 {
     if (n > UINT32_MAX) {
         w->overflow = 1;
         return;
     }
-    hl_wire_put_u32(w, (uint32_t)n);
-    hl_wire_put_raw(w, s, n);
-    hl_wire_put_u8(w, 0);
+    hl__wire_put_u32(w, (uint32_t)n);
+    hl__wire_put_raw(w, s, n);
+    hl__wire_put_u8(w, 0);
 }
 
-void hl_wire_put_name(hl_wire_writer *w, const char *name, size_t n)
+void hl__wire_put_name(hl__wire_writer *w, const char *name, size_t n)
 {
-    hl_wire_put_u16(w, (uint16_t)n);
-    hl_wire_put_raw(w, name, n);
+    hl__wire_put_u16(w, (uint16_t)n);
+    hl__wire_put_raw(w, name, n);
 }
 
-void hl_wire_put_value(hl_wire_writer *w, const hl_value *v)
+void hl__wire_put_value(hl__wire_writer *w, const hl_value *v)
 {
     uint32_t b32;
     uint64_t b64;
-    hl_wire_put_u8(w, (uint8_t)v->type);
+    hl__wire_put_u8(w, (uint8_t)v->type);
     switch (v->type) {
     case HL_TYPE_VOID:
         break;
     case HL_TYPE_BOOL:
-        hl_wire_put_u8(w, v->as.b ? 1 : 0);
+        hl__wire_put_u8(w, v->as.b ? 1 : 0);
         break;
     case HL_TYPE_I32:
     case HL_TYPE_U32:
-        hl_wire_put_u32(w, v->as.u32);
+        hl__wire_put_u32(w, v->as.u32);
         break;
     case HL_TYPE_F32:
         memcpy(&b32, &v->as.f32, 4);
-        hl_wire_put_u32(w, b32);
+        hl__wire_put_u32(w, b32);
         break;
     case HL_TYPE_I64:
     case HL_TYPE_U64:
-        hl_wire_put_u64(w, v->as.u64);
+        hl__wire_put_u64(w, v->as.u64);
         break;
     case HL_TYPE_F64:
         memcpy(&b64, &v->as.f64, 8);
-        hl_wire_put_u64(w, b64);
+        hl__wire_put_u64(w, b64);
         break;
     case HL_TYPE_STRING:
-        hl_wire_put_string(w, v->as.str.ptr, v->as.str.len);
+        hl__wire_put_string(w, v->as.str.ptr, v->as.str.len);
         break;
     case HL_TYPE_BYTES:
         if (v->as.bytes.len > UINT32_MAX) {
             w->overflow = 1;
             return;
         }
-        hl_wire_put_u32(w, (uint32_t)v->as.bytes.len);
-        hl_wire_put_raw(w, v->as.bytes.ptr, v->as.bytes.len);
+        hl__wire_put_u32(w, (uint32_t)v->as.bytes.len);
+        hl__wire_put_raw(w, v->as.bytes.ptr, v->as.bytes.len);
         break;
     default:
         w->overflow = 1; /* not a type: refuse to encode */
@@ -112,77 +112,77 @@ void hl_wire_put_value(hl_wire_writer *w, const hl_value *v)
     }
 }
 
-static size_t finish(const hl_wire_writer *w)
+static size_t finish(const hl__wire_writer *w)
 {
     return w->overflow ? 0 : w->len;
 }
 
-size_t hl_wire_encode_call(void *buf, size_t cap, const char *name, size_t name_len,
-                           const hl_value *args, size_t nargs)
+size_t hl__wire_encode_call(void *buf, size_t cap, const char *name, size_t name_len,
+                            const hl_value *args, size_t nargs)
 {
-    hl_wire_writer w;
-    if (nargs > HL_MAX_PARAMS || !hl_wire_name_ok(name, name_len))
+    hl__wire_writer w;
+    if (nargs > HL_MAX_PARAMS || !hl__wire_name_ok(name, name_len))
         return 0;
-    hl_wire_writer_init(&w, buf, cap);
-    hl_wire_put_u8(&w, HL_ABI_MSG_CALL);
-    hl_wire_put_u8(&w, (uint8_t)nargs);
-    hl_wire_put_name(&w, name, name_len);
+    hl__wire_writer_init(&w, buf, cap);
+    hl__wire_put_u8(&w, HL_ABI_MSG_CALL);
+    hl__wire_put_u8(&w, (uint8_t)nargs);
+    hl__wire_put_name(&w, name, name_len);
     for (size_t i = 0; i < nargs; i++)
-        hl_wire_put_value(&w, &args[i]);
+        hl__wire_put_value(&w, &args[i]);
     return finish(&w);
 }
 
-size_t hl_wire_encode_result(void *buf, size_t cap, const hl_value *v)
+size_t hl__wire_encode_result(void *buf, size_t cap, const hl_value *v)
 {
-    hl_wire_writer w;
-    hl_wire_writer_init(&w, buf, cap);
-    hl_wire_put_u8(&w, HL_ABI_MSG_RESULT);
-    hl_wire_put_value(&w, v);
+    hl__wire_writer w;
+    hl__wire_writer_init(&w, buf, cap);
+    hl__wire_put_u8(&w, HL_ABI_MSG_RESULT);
+    hl__wire_put_value(&w, v);
     return finish(&w);
 }
 
-size_t hl_wire_encode_error(void *buf, size_t cap, int32_t code, const char *msg, size_t len)
+size_t hl__wire_encode_error(void *buf, size_t cap, int32_t code, const char *msg, size_t len)
 {
-    hl_wire_writer w;
-    hl_wire_writer_init(&w, buf, cap);
-    hl_wire_put_u8(&w, HL_ABI_MSG_ERROR);
-    hl_wire_put_u32(&w, (uint32_t)code);
-    hl_wire_put_string(&w, msg, len);
+    hl__wire_writer w;
+    hl__wire_writer_init(&w, buf, cap);
+    hl__wire_put_u8(&w, HL_ABI_MSG_ERROR);
+    hl__wire_put_u32(&w, (uint32_t)code);
+    hl__wire_put_string(&w, msg, len);
     return finish(&w);
 }
 
-size_t hl_wire_encode_log(void *buf, size_t cap, uint8_t level, uint32_t line, const char *file,
-                          size_t file_len, const char *msg, size_t msg_len)
+size_t hl__wire_encode_log(void *buf, size_t cap, uint8_t level, uint32_t line, const char *file,
+                           size_t file_len, const char *msg, size_t msg_len)
 {
-    hl_wire_writer w;
-    hl_wire_writer_init(&w, buf, cap);
-    hl_wire_put_u8(&w, HL_ABI_MSG_LOG);
-    hl_wire_put_u8(&w, level);
-    hl_wire_put_u32(&w, line);
-    hl_wire_put_string(&w, file, file_len);
-    hl_wire_put_string(&w, msg, msg_len);
+    hl__wire_writer w;
+    hl__wire_writer_init(&w, buf, cap);
+    hl__wire_put_u8(&w, HL_ABI_MSG_LOG);
+    hl__wire_put_u8(&w, level);
+    hl__wire_put_u32(&w, line);
+    hl__wire_put_string(&w, file, file_len);
+    hl__wire_put_string(&w, msg, msg_len);
     return finish(&w);
 }
 
-void hl_wire_begin_sigs_writer(hl_wire_writer *w, uint16_t count)
+void hl__wire_begin_sigs_writer(hl__wire_writer *w, uint16_t count)
 {
-    hl_wire_put_u8(w, HL_ABI_MSG_SIGS);
-    hl_wire_put_u16(w, count);
+    hl__wire_put_u8(w, HL_ABI_MSG_SIGS);
+    hl__wire_put_u16(w, count);
 }
 
-void hl_wire_put_sig(hl_wire_writer *w, const char *name, size_t name_len, hl_type ret,
-                     const hl_type *params, size_t nparams)
+void hl__wire_put_sig(hl__wire_writer *w, const char *name, size_t name_len, hl_type ret,
+                      const hl_type *params, size_t nparams)
 {
-    hl_wire_put_name(w, name, name_len);
-    hl_wire_put_u8(w, (uint8_t)ret);
-    hl_wire_put_u8(w, (uint8_t)nparams);
+    hl__wire_put_name(w, name, name_len);
+    hl__wire_put_u8(w, (uint8_t)ret);
+    hl__wire_put_u8(w, (uint8_t)nparams);
     for (size_t i = 0; i < nparams; i++)
-        hl_wire_put_u8(w, (uint8_t)params[i]);
+        hl__wire_put_u8(w, (uint8_t)params[i]);
 }
 
 /* ---------------------------------------------------------------- validation helpers */
 
-int hl_wire_name_ok(const char *name, size_t len)
+int hl__wire_name_ok(const char *name, size_t len)
 {
     if (len == 0 || len > HL_ABI_MAX_NAME)
         return 0;
@@ -223,7 +223,7 @@ static size_t utf8_seq(const uint8_t *s, size_t len)
     return n;
 }
 
-int hl_wire_utf8_ok(const uint8_t *s, size_t len)
+int hl__wire_utf8_ok(const uint8_t *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
@@ -237,7 +237,7 @@ int hl_wire_utf8_ok(const uint8_t *s, size_t len)
 
 /* ---------------------------------------------------------------- decoding */
 
-void hl_wire_reader_init(hl_wire_reader *r, const void *p, size_t len)
+void hl__wire_reader_init(hl__wire_reader *r, const void *p, size_t len)
 {
     r->p = p;
     r->len = len;
@@ -245,14 +245,14 @@ void hl_wire_reader_init(hl_wire_reader *r, const void *p, size_t len)
     r->why = NULL;
 }
 
-static int bad(hl_wire_reader *r, const char *why)
+static int bad(hl__wire_reader *r, const char *why)
 {
     if (!r->why)
         r->why = why;
     return -1;
 }
 
-static int take(hl_wire_reader *r, size_t n, const uint8_t **out)
+static int take(hl__wire_reader *r, size_t n, const uint8_t **out)
 {
     if (n > r->len - r->pos)
         return bad(r, "message truncated");
@@ -261,7 +261,7 @@ static int take(hl_wire_reader *r, size_t n, const uint8_t **out)
     return 0;
 }
 
-static int get_u8(hl_wire_reader *r, uint8_t *v)
+static int get_u8(hl__wire_reader *r, uint8_t *v)
 {
     const uint8_t *b;
     if (take(r, 1, &b))
@@ -270,7 +270,7 @@ static int get_u8(hl_wire_reader *r, uint8_t *v)
     return 0;
 }
 
-static int get_le(hl_wire_reader *r, size_t n, uint64_t *v)
+static int get_le(hl__wire_reader *r, size_t n, uint64_t *v)
 {
     const uint8_t *b;
     if (take(r, n, &b))
@@ -281,13 +281,13 @@ static int get_le(hl_wire_reader *r, size_t n, uint64_t *v)
     return 0;
 }
 
-static int get_string(hl_wire_reader *r, const char **s, size_t *n)
+static int get_string(hl__wire_reader *r, const char **s, size_t *n)
 {
     uint64_t len;
     const uint8_t *b;
     if (get_le(r, 4, &len) || take(r, len, &b))
         return bad(r, "string truncated");
-    if (!hl_wire_utf8_ok(b, len))
+    if (!hl__wire_utf8_ok(b, len))
         return bad(r, "string is not valid UTF-8 or contains NUL");
     const uint8_t *nul;
     if (take(r, 1, &nul) || *nul != 0)
@@ -297,20 +297,20 @@ static int get_string(hl_wire_reader *r, const char **s, size_t *n)
     return 0;
 }
 
-static int get_name(hl_wire_reader *r, const char **name, size_t *n)
+static int get_name(hl__wire_reader *r, const char **name, size_t *n)
 {
     uint64_t len;
     const uint8_t *b;
     if (get_le(r, 2, &len) || take(r, len, &b))
         return bad(r, "name truncated");
-    if (!hl_wire_name_ok((const char *)b, len))
+    if (!hl__wire_name_ok((const char *)b, len))
         return bad(r, "invalid function name");
     *name = (const char *)b;
     *n = len;
     return 0;
 }
 
-static int get_value(hl_wire_reader *r, hl_value *v)
+static int get_value(hl__wire_reader *r, hl_value *v)
 {
     uint8_t t, b;
     uint64_t x;
@@ -356,7 +356,7 @@ static int get_value(hl_wire_reader *r, hl_value *v)
     }
 }
 
-static int expect_kind(hl_wire_reader *r, uint8_t kind)
+static int expect_kind(hl__wire_reader *r, uint8_t kind)
 {
     uint8_t k;
     if (r->len == 0)
@@ -368,7 +368,7 @@ static int expect_kind(hl_wire_reader *r, uint8_t kind)
     return 0;
 }
 
-int hl_wire_end(hl_wire_reader *r)
+int hl__wire_end(hl__wire_reader *r)
 {
     if (r->why)
         return -1;
@@ -377,12 +377,12 @@ int hl_wire_end(hl_wire_reader *r)
     return 0;
 }
 
-int hl_wire_kind(const void *msg, size_t len)
+int hl__wire_kind(const void *msg, size_t len)
 {
     return len ? ((const uint8_t *)msg)[0] : -1;
 }
 
-int hl_wire_decode_call(hl_wire_reader *r, hl_wire_call *out)
+int hl__wire_decode_call(hl__wire_reader *r, hl__wire_call *out)
 {
     uint8_t n;
     if (expect_kind(r, HL_ABI_MSG_CALL) || get_u8(r, &n))
@@ -398,26 +398,26 @@ int hl_wire_decode_call(hl_wire_reader *r, hl_wire_call *out)
         if (out->args[i].type == HL_TYPE_VOID)
             return bad(r, "void argument");
     }
-    return hl_wire_end(r);
+    return hl__wire_end(r);
 }
 
-int hl_wire_decode_result(hl_wire_reader *r, hl_value *out)
+int hl__wire_decode_result(hl__wire_reader *r, hl_value *out)
 {
     if (expect_kind(r, HL_ABI_MSG_RESULT) || get_value(r, out))
         return -1;
-    return hl_wire_end(r);
+    return hl__wire_end(r);
 }
 
-int hl_wire_decode_error(hl_wire_reader *r, int32_t *code, const char **msg, size_t *msg_len)
+int hl__wire_decode_error(hl__wire_reader *r, int32_t *code, const char **msg, size_t *msg_len)
 {
     uint64_t c;
     if (expect_kind(r, HL_ABI_MSG_ERROR) || get_le(r, 4, &c) || get_string(r, msg, msg_len))
         return -1;
     *code = (int32_t)(uint32_t)c;
-    return hl_wire_end(r);
+    return hl__wire_end(r);
 }
 
-int hl_wire_decode_log(hl_wire_reader *r, hl_wire_log *out)
+int hl__wire_decode_log(hl__wire_reader *r, hl__wire_log *out)
 {
     uint64_t line;
     size_t file_len;
@@ -427,10 +427,10 @@ int hl_wire_decode_log(hl_wire_reader *r, hl_wire_log *out)
     if (out->level < HL_ABI_LOG_ERROR || out->level > HL_ABI_LOG_TRACE)
         return bad(r, "log level out of range");
     out->line = (uint32_t)line;
-    return hl_wire_end(r);
+    return hl__wire_end(r);
 }
 
-int hl_wire_begin_sigs(hl_wire_reader *r, size_t *count)
+int hl__wire_begin_sigs(hl__wire_reader *r, size_t *count)
 {
     uint64_t n;
     if (expect_kind(r, HL_ABI_MSG_SIGS) || get_le(r, 2, &n))
@@ -441,7 +441,7 @@ int hl_wire_begin_sigs(hl_wire_reader *r, size_t *count)
     return 0;
 }
 
-int hl_wire_next_sig(hl_wire_reader *r, hl_wire_sig *out)
+int hl__wire_next_sig(hl__wire_reader *r, hl__wire_sig *out)
 {
     uint8_t ret, n;
     if (get_name(r, &out->name, &out->name_len) || get_u8(r, &ret) || get_u8(r, &n))

@@ -11,86 +11,86 @@
 #include "hyperlight/value.h"
 
 /* ---- encoding ---- */
-typedef struct hl_wire_writer {
+typedef struct hl__wire_writer {
     uint8_t *buf;
     size_t cap;
     size_t len;
     int overflow; /* set when a put did not fit; later puts are dropped */
-} hl_wire_writer;
+} hl__wire_writer;
 
-void hl_wire_writer_init(hl_wire_writer *w, void *buf, size_t cap);
-void hl_wire_put_u8(hl_wire_writer *w, uint8_t v);
-void hl_wire_put_u16(hl_wire_writer *w, uint16_t v);
-void hl_wire_put_u32(hl_wire_writer *w, uint32_t v);
-void hl_wire_put_u64(hl_wire_writer *w, uint64_t v);
-void hl_wire_put_raw(hl_wire_writer *w, const void *p, size_t n);
+void hl__wire_writer_init(hl__wire_writer *w, void *buf, size_t cap);
+void hl__wire_put_u8(hl__wire_writer *w, uint8_t v);
+void hl__wire_put_u16(hl__wire_writer *w, uint16_t v);
+void hl__wire_put_u32(hl__wire_writer *w, uint32_t v);
+void hl__wire_put_u64(hl__wire_writer *w, uint64_t v);
+void hl__wire_put_raw(hl__wire_writer *w, const void *p, size_t n);
 /* string-body: u32 len, bytes, NUL. */
-void hl_wire_put_string(hl_wire_writer *w, const char *s, size_t n);
-void hl_wire_put_name(hl_wire_writer *w, const char *name, size_t n);
-void hl_wire_put_value(hl_wire_writer *w, const hl_value *v);
+void hl__wire_put_string(hl__wire_writer *w, const char *s, size_t n);
+void hl__wire_put_name(hl__wire_writer *w, const char *name, size_t n);
+void hl__wire_put_value(hl__wire_writer *w, const hl_value *v);
 
 /* Whole messages. Each returns the encoded length, or 0 if it does not fit in cap. */
-size_t hl_wire_encode_call(void *buf, size_t cap, const char *name, size_t name_len,
-                           const hl_value *args, size_t nargs);
-size_t hl_wire_encode_result(void *buf, size_t cap, const hl_value *v);
-size_t hl_wire_encode_error(void *buf, size_t cap, int32_t code, const char *msg, size_t len);
-size_t hl_wire_encode_log(void *buf, size_t cap, uint8_t level, uint32_t line, const char *file,
-                          size_t file_len, const char *msg, size_t msg_len);
+size_t hl__wire_encode_call(void *buf, size_t cap, const char *name, size_t name_len,
+                            const hl_value *args, size_t nargs);
+size_t hl__wire_encode_result(void *buf, size_t cap, const hl_value *v);
+size_t hl__wire_encode_error(void *buf, size_t cap, int32_t code, const char *msg, size_t len);
+size_t hl__wire_encode_log(void *buf, size_t cap, uint8_t level, uint32_t line, const char *file,
+                           size_t file_len, const char *msg, size_t msg_len);
 
 /* ---- decoding ---- */
-typedef struct hl_wire_reader {
+typedef struct hl__wire_reader {
     const uint8_t *p;
     size_t len;
     size_t pos;
     const char *why; /* static text naming the first problem found */
-} hl_wire_reader;
+} hl__wire_reader;
 
-void hl_wire_reader_init(hl_wire_reader *r, const void *p, size_t len);
+void hl__wire_reader_init(hl__wire_reader *r, const void *p, size_t len);
 
-typedef struct hl_wire_call {
+typedef struct hl__wire_call {
     const char *name; /* not NUL-terminated: name_len bytes */
     size_t name_len;
     size_t nargs;
     hl_value args[HL_MAX_PARAMS]; /* STRING/BYTES point into the message bytes */
-} hl_wire_call;
+} hl__wire_call;
 
-typedef struct hl_wire_log {
+typedef struct hl__wire_log {
     uint8_t level;
     uint32_t line;
     const char *file; /* NUL-terminated, points into the message */
     const char *message;
     size_t message_len;
-} hl_wire_log;
+} hl__wire_log;
 
-typedef struct hl_wire_sig {
+typedef struct hl__wire_sig {
     const char *name; /* not NUL-terminated */
     size_t name_len;
     hl_type ret;
     size_t nparams;
     const uint8_t *params; /* nparams validated hl_type bytes, none of them VOID */
-} hl_wire_sig;
+} hl__wire_sig;
 
 /* The message kind (first byte), or -1 for an empty message. */
-int hl_wire_kind(const void *msg, size_t len);
+int hl__wire_kind(const void *msg, size_t len);
 
 /* Each checks the kind byte, every field and that no bytes trail. */
-int hl_wire_decode_call(hl_wire_reader *r, hl_wire_call *out);
-int hl_wire_decode_result(hl_wire_reader *r, hl_value *out);
-int hl_wire_decode_error(hl_wire_reader *r, int32_t *code, const char **msg, size_t *msg_len);
-int hl_wire_decode_log(hl_wire_reader *r, hl_wire_log *out);
+int hl__wire_decode_call(hl__wire_reader *r, hl__wire_call *out);
+int hl__wire_decode_result(hl__wire_reader *r, hl_value *out);
+int hl__wire_decode_error(hl__wire_reader *r, int32_t *code, const char **msg, size_t *msg_len);
+int hl__wire_decode_log(hl__wire_reader *r, hl__wire_log *out);
 
-/* SIGS: hl_wire_begin_sigs reads the header and count; then hl_wire_next_sig count times; then
- * hl_wire_end checks that nothing trails. */
-void hl_wire_begin_sigs_writer(hl_wire_writer *w, uint16_t count);
-void hl_wire_put_sig(hl_wire_writer *w, const char *name, size_t name_len, hl_type ret,
-                     const hl_type *params, size_t nparams);
-int hl_wire_begin_sigs(hl_wire_reader *r, size_t *count);
-int hl_wire_next_sig(hl_wire_reader *r, hl_wire_sig *out);
-int hl_wire_end(hl_wire_reader *r);
+/* SIGS: hl__wire_begin_sigs reads the header and count; then hl__wire_next_sig count times; then
+ * hl__wire_end checks that nothing trails. */
+void hl__wire_begin_sigs_writer(hl__wire_writer *w, uint16_t count);
+void hl__wire_put_sig(hl__wire_writer *w, const char *name, size_t name_len, hl_type ret,
+                      const hl_type *params, size_t nparams);
+int hl__wire_begin_sigs(hl__wire_reader *r, size_t *count);
+int hl__wire_next_sig(hl__wire_reader *r, hl__wire_sig *out);
+int hl__wire_end(hl__wire_reader *r);
 
 /* 1 if name[0..len) is a valid function name (1..HL_ABI_MAX_NAME printable non-space ASCII). */
-int hl_wire_name_ok(const char *name, size_t len);
+int hl__wire_name_ok(const char *name, size_t len);
 /* 1 if s[0..len) is valid UTF-8 without NUL bytes. */
-int hl_wire_utf8_ok(const uint8_t *s, size_t len);
+int hl__wire_utf8_ok(const uint8_t *s, size_t len);
 
 #endif

@@ -7,27 +7,27 @@
 
 static void reply_error(int32_t code, const char *msg)
 {
-    hl_wire_writer w;
+    hl__wire_writer w;
     hlg__out_begin(&w);
-    hl_wire_put_u8(&w, HL_ABI_MSG_ERROR);
-    hl_wire_put_u32(&w, (uint32_t)code);
-    hl_wire_put_string(&w, msg, strlen(msg));
+    hl__wire_put_u8(&w, HL_ABI_MSG_ERROR);
+    hl__wire_put_u32(&w, (uint32_t)code);
+    hl__wire_put_string(&w, msg, strlen(msg));
     if (hlg__out_commit(&w))
         hlg_abort(HL_ABI_ERR_TOO_BIG, "error message does not fit the output buffer");
 }
 
 static void reply_result(const hl_value *v)
 {
-    hl_wire_writer w;
+    hl__wire_writer w;
     hlg__out_begin(&w);
-    hl_wire_put_u8(&w, HL_ABI_MSG_RESULT);
-    hl_wire_put_value(&w, v);
+    hl__wire_put_u8(&w, HL_ABI_MSG_RESULT);
+    hl__wire_put_value(&w, v);
     if (hlg__out_commit(&w))
         reply_error(HL_ABI_ERR_TOO_BIG, "the result does not fit the output buffer");
 }
 
 /* Checks the arguments; on a mismatch writes the message and returns the ABI error code. */
-static int check_args(const hlg__fn *f, const hl_wire_call *c, char *msg, size_t cap)
+static int check_args(const hlg__fn *f, const hl__wire_call *c, char *msg, size_t cap)
 {
     if (c->nargs != f->nparams) {
         snprintf(msg, cap, "guest function '%s' takes %zu arguments, %zu given", f->name,
@@ -44,7 +44,7 @@ static int check_args(const hlg__fn *f, const hl_wire_call *c, char *msg, size_t
     return 0;
 }
 
-static void run(const hlg__fn *f, const hl_wire_call *c)
+static void run(const hlg__fn *f, const hl__wire_call *c)
 {
     hl_value ret = hl_void();
     char msg[256];
@@ -66,17 +66,17 @@ void hlg__dispatch(void)
     const uint8_t *msg;
     size_t len;
     uint64_t elem;
-    hl_wire_reader r;
-    hl_wire_call call;
+    hl__wire_reader r;
+    hl__wire_call call;
     char why[256];
     if (hlg__in_top(&msg, &len, &elem)) {
         reply_error(HL_ABI_ERR_BAD_MESSAGE, "no call on the input stack");
         return;
     }
-    hl_wire_reader_init(&r, msg, len);
+    hl__wire_reader_init(&r, msg, len);
     const hlg__fn *f = NULL;
     int code = 0;
-    if (hl_wire_decode_call(&r, &call)) {
+    if (hl__wire_decode_call(&r, &call)) {
         snprintf(why, sizeof why, "bad call message: %s", r.why);
         code = HL_ABI_ERR_BAD_MESSAGE;
     } else if (!(f = hlg__find(call.name, call.name_len))) {

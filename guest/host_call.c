@@ -48,19 +48,19 @@ static int read_reply(hl_value *ret)
     const uint8_t *msg;
     size_t len;
     uint64_t elem;
-    hl_wire_reader r;
+    hl__wire_reader r;
     int rc = 0;
     if (hlg__in_top(&msg, &len, &elem))
         return fail(HL_ABI_ERR_BAD_MESSAGE, "no reply from the host", 22);
-    hl_wire_reader_init(&r, msg, len);
-    if (hl_wire_kind(msg, len) == HL_ABI_MSG_ERROR) {
+    hl__wire_reader_init(&r, msg, len);
+    if (hl__wire_kind(msg, len) == HL_ABI_MSG_ERROR) {
         int32_t code;
         const char *text;
         size_t tlen;
-        rc = hl_wire_decode_error(&r, &code, &text, &tlen)
+        rc = hl__wire_decode_error(&r, &code, &text, &tlen)
                  ? fail(HL_ABI_ERR_BAD_MESSAGE, "bad error reply", 15)
                  : fail(code > 0 ? code : HL_ABI_ERR_FAILED, text, tlen);
-    } else if (hl_wire_decode_result(&r, ret)) {
+    } else if (hl__wire_decode_result(&r, ret)) {
         rc = fail(HL_ABI_ERR_BAD_MESSAGE, "bad reply", 9);
     } else if ((ret->type == HL_TYPE_STRING || ret->type == HL_TYPE_BYTES) && keep(ret)) {
         rc = fail(HL_ABI_ERR_NO_MEMORY, "out of memory for the reply", 27);
@@ -71,16 +71,16 @@ static int read_reply(hl_value *ret)
 
 int hlg_call_host(const char *name, const hl_value *args, size_t nargs, hl_value *ret)
 {
-    hl_wire_writer w;
+    hl__wire_writer w;
     hl_value ignored;
     if (!name || nargs > HL_MAX_PARAMS || (nargs && !args))
         return fail(HL_ABI_ERR_BAD_MESSAGE, "bad arguments to hlg_call_host", 30);
     hlg__out_begin(&w);
-    hl_wire_put_u8(&w, HL_ABI_MSG_CALL);
-    hl_wire_put_u8(&w, (uint8_t)nargs);
-    hl_wire_put_name(&w, name, strlen(name));
+    hl__wire_put_u8(&w, HL_ABI_MSG_CALL);
+    hl__wire_put_u8(&w, (uint8_t)nargs);
+    hl__wire_put_name(&w, name, strlen(name));
     for (size_t i = 0; i < nargs; i++)
-        hl_wire_put_value(&w, &args[i]);
+        hl__wire_put_value(&w, &args[i]);
     if (hlg__out_commit(&w))
         return fail(HL_ABI_ERR_TOO_BIG, "call does not fit the output buffer", 35);
     hlg__exit(HL_ABI_PORT_HOST_CALL, 0);

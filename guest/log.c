@@ -10,15 +10,15 @@
 
 static void send_log(unsigned level, const char *file, uint32_t line, const char *msg, size_t len)
 {
-    hl_wire_writer w;
+    hl__wire_writer w;
     if (level == 0 || level > hlg__peb.log_level)
         return;
     hlg__out_begin(&w);
-    hl_wire_put_u8(&w, HL_ABI_MSG_LOG);
-    hl_wire_put_u8(&w, (uint8_t)level);
-    hl_wire_put_u32(&w, line);
-    hl_wire_put_string(&w, file ? file : "", file ? strlen(file) : 0);
-    hl_wire_put_string(&w, msg, len);
+    hl__wire_put_u8(&w, HL_ABI_MSG_LOG);
+    hl__wire_put_u8(&w, (uint8_t)level);
+    hl__wire_put_u32(&w, line);
+    hl__wire_put_string(&w, file ? file : "", file ? strlen(file) : 0);
+    hl__wire_put_string(&w, msg, len);
     if (hlg__out_commit(&w) == 0)
         hlg__exit(HL_ABI_PORT_LOG, 0);
 }

@@ -10,7 +10,7 @@ static HLG_HOT size_t nfns, capfns;
 static int signature_ok(const char *name, size_t len, hl_type ret, const hl_type *params,
                         size_t nparams)
 {
-    if (!hl_wire_name_ok(name, len) || (unsigned)ret >= HL_TYPE_COUNT || nparams > HL_MAX_PARAMS ||
+    if (!hl__wire_name_ok(name, len) || (unsigned)ret >= HL_TYPE_COUNT || nparams > HL_MAX_PARAMS ||
         (nparams && !params))
         return 0;
     for (size_t i = 0; i < nparams; i++)
@@ -57,11 +57,11 @@ const hlg__fn *hlg__find(const char *name, size_t len)
 
 int hlg__send_signatures(void)
 {
-    hl_wire_writer w;
+    hl__wire_writer w;
     hlg__out_begin(&w);
-    hl_wire_begin_sigs_writer(&w, (uint16_t)nfns);
+    hl__wire_begin_sigs_writer(&w, (uint16_t)nfns);
     for (size_t i = 0; i < nfns; i++)
-        hl_wire_put_sig(&w, fns[i].name, fns[i].name_len, fns[i].ret, fns[i].params,
-                        fns[i].nparams);
+        hl__wire_put_sig(&w, fns[i].name, fns[i].name_len, fns[i].ret, fns[i].params,
+                         fns[i].nparams);
     return hlg__out_commit(&w);
 }

@@ -36,9 +36,9 @@ static inline void hlg__exit(uint8_t port, uint32_t value)
 }
 
 /* Output stack: start a message in the free space, then push what was written. */
-void hlg__out_begin(hl_wire_writer *w);
+void hlg__out_begin(hl__wire_writer *w);
 /* Pushes w's bytes as one element. Returns 0, or -1 if they did not fit (nothing pushed). */
-int hlg__out_commit(const hl_wire_writer *w);
+int hlg__out_commit(const hl__wire_writer *w);
 
 /* Input stack: the top element (0, or -1 when empty/corrupt); hlg__in_pop removes it. */
 int hlg__in_top(const uint8_t **msg, size_t *len, uint64_t *elem);

@@ -20,16 +20,16 @@ static void store_u64(uint8_t *p, uint64_t v)
     memcpy(p, &v, 8);
 }
 
-void hlg__out_begin(hl_wire_writer *w)
+void hlg__out_begin(hl__wire_writer *w)
 {
     uint8_t *base = region(&hlg__peb.output);
     uint64_t sp = load_u64(base), size = hlg__peb.output.size;
     if (sp < HL_ABI_STACK_EMPTY || sp > size - 8)
         sp = size - 8; /* corrupt: leave no room, so the commit fails */
-    hl_wire_writer_init(w, base + sp, size - sp - 8);
+    hl__wire_writer_init(w, base + sp, size - sp - 8);
 }
 
-int hlg__out_commit(const hl_wire_writer *w)
+int hlg__out_commit(const hl__wire_writer *w)
 {
     uint8_t *base = region(&hlg__peb.output);
     if (w->overflow || w->len == 0)

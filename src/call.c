@@ -13,7 +13,7 @@ static int check_value(const hl_value *v, size_t i)
     case HL_TYPE_STRING:
         if (!v->as.str.ptr && v->as.str.len)
             return hl__fail(HL_EINVAL, "argument %zu: NULL string", i + 1);
-        if (!hl_wire_utf8_ok((const uint8_t *)v->as.str.ptr, v->as.str.len))
+        if (!hl__wire_utf8_ok((const uint8_t *)v->as.str.ptr, v->as.str.len))
             return hl__fail(HL_EINVAL, "argument %zu: string is not UTF-8 or contains NUL", i + 1);
         return 0;
     case HL_TYPE_BYTES:
@@ -70,18 +70,18 @@ static int error_code(int32_t abi)
 
 static int decode_reply(hl_sandbox *sb, const hl__sig *sig, size_t len, hl_value *result)
 {
-    hl_wire_reader r;
-    hl_wire_reader_init(&r, sb->msg, len);
-    if (hl_wire_kind(sb->msg, len) == HL_ABI_MSG_ERROR) {
+    hl__wire_reader r;
+    hl__wire_reader_init(&r, sb->msg, len);
+    if (hl__wire_kind(sb->msg, len) == HL_ABI_MSG_ERROR) {
         int32_t code;
         const char *msg;
         size_t mlen;
-        if (hl_wire_decode_error(&r, &code, &msg, &mlen))
+        if (hl__wire_decode_error(&r, &code, &msg, &mlen))
             return hl__poison(sb, hl__fail(HL_EPROTOCOL, "guest sent a bad error: %s", r.why));
         return hl__fail(error_code(code), "guest function '%s' failed: %s", sig->name, msg);
     }
     hl_value v;
-    if (hl_wire_decode_result(&r, &v))
+    if (hl__wire_decode_result(&r, &v))
         return hl__poison(sb, hl__fail(HL_EPROTOCOL, "guest sent a bad result: %s", r.why));
     if (v.type != sig->ret)
         return hl__poison(sb, hl__fail(HL_EPROTOCOL,
@@ -94,7 +94,7 @@ static int decode_reply(hl_sandbox *sb, const hl__sig *sig, size_t len, hl_value
 
 static int start_call(hl_sandbox *sb, const hl__sig *sig, const hl_value *args, size_t nargs)
 {
-    size_t n = hl_wire_encode_call(sb->enc, sb->enc_cap, sig->name, sig->name_len, args, nargs);
+    size_t n = hl__wire_encode_call(sb->enc, sb->enc_cap, sig->name, sig->name_len, args, nargs);
     if (!n)
         return hl__fail(HL_ETOOBIG, "arguments to '%s' do not fit the %zu-byte input buffer",
                         sig->name, sb->enc_cap);

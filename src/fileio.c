@@ -1,4 +1,4 @@
-/* fileio.c: helpers for writing memory images (fileio.h). */
+/* fileio.c: helpers for reading and writing memory images (fileio.h). */
 #include "fileio.h"
 
 #include <errno.h>
@@ -25,6 +25,23 @@ int hl__pwrite_all(int fd, const void *p, size_t n, uint64_t off)
         if (w <= 0)
             return -1;
         b += w, n -= (size_t)w, off += (uint64_t)w;
+    }
+    return 0;
+}
+
+int hl__pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+    uint8_t *b = p;
+    while (n) {
+        ssize_t r = pread(fd, b, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = 0;
+            return -1;
+        }
+        b += r, n -= (size_t)r, off += (uint64_t)r;
     }
     return 0;
 }

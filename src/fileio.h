@@ -1,4 +1,4 @@
-/* fileio.h: small I/O helpers for writing memory images (snapshots in memory and in files). */
+/* fileio.h: small I/O helpers for memory images (snapshots in memory and in files). */
 #ifndef HL_SRC_FILEIO_H
 #define HL_SRC_FILEIO_H
 
@@ -12,5 +12,9 @@ int hl__page_is_zero(const uint8_t *p);
 
 /* pwrite of all n bytes at off, retrying short writes and EINTR: 0, or -1 with errno. */
 int hl__pwrite_all(int fd, const void *p, size_t n, uint64_t off);
+
+/* pread of all n bytes at off, retrying short reads and EINTR: 0, or -1 (errno 0 at end of file).
+ */
+int hl__pread_all(int fd, void *p, size_t n, uint64_t off);
 
 #endif

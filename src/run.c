@@ -25,12 +25,12 @@ int hl__pop_output(hl_sandbox *sb, size_t *len)
 }
 
 /* Pops the guest's next message into sb->msg and starts a reader over that copy. */
-static int pop_message(hl_sandbox *sb, hl_wire_reader *r)
+static int pop_message(hl_sandbox *sb, hl__wire_reader *r)
 {
     size_t len;
     int rc = hl__pop_output(sb, &len);
     if (!rc)
-        hl_wire_reader_init(r, sb->msg, len);
+        hl__wire_reader_init(r, sb->msg, len);
     return rc;
 }
 
@@ -45,14 +45,14 @@ static int push_input(hl_sandbox *sb, size_t n)
 
 static int reply_error(hl_sandbox *sb, int32_t code, const char *msg)
 {
-    size_t n = hl_wire_encode_error(sb->enc, sb->enc_cap, code, msg, strlen(msg));
+    size_t n = hl__wire_encode_error(sb->enc, sb->enc_cap, code, msg, strlen(msg));
     if (!n)
-        n = hl_wire_encode_error(sb->enc, sb->enc_cap, code, "", 0);
+        n = hl__wire_encode_error(sb->enc, sb->enc_cap, code, "", 0);
     return push_input(sb, n);
 }
 
 /* Runs a validated host call and encodes its reply into sb->enc; returns the reply length. */
-static size_t run_host_fn(hl_sandbox *sb, const hl__sig *s, const hl_wire_call *c)
+static size_t run_host_fn(hl_sandbox *sb, const hl__sig *s, const hl__wire_call *c)
 {
     hl_value ret = hl_void();
     int failed = s->fn(s->user, c->args, c->nargs, &ret);
@@ -60,9 +60,9 @@ static size_t run_host_fn(hl_sandbox *sb, const hl__sig *s, const hl_wire_call *
     char buf[256];
     if (failed) {
         if (ret.type == HL_TYPE_STRING && ret.as.str.ptr &&
-            hl_wire_utf8_ok((const uint8_t *)ret.as.str.ptr, ret.as.str.len))
-            return hl_wire_encode_error(sb->enc, sb->enc_cap, HL_ABI_ERR_FAILED, ret.as.str.ptr,
-                                        ret.as.str.len);
+            hl__wire_utf8_ok((const uint8_t *)ret.as.str.ptr, ret.as.str.len))
+            return hl__wire_encode_error(sb->enc, sb->enc_cap, HL_ABI_ERR_FAILED, ret.as.str.ptr,
+                                         ret.as.str.len);
         snprintf(buf, sizeof buf, "host function '%s' failed", s->name);
         msg = buf;
     } else if (ret.type != s->ret) {
@@ -75,30 +75,30 @@ static size_t run_host_fn(hl_sandbox *sb, const hl__sig *s, const hl_wire_call *
                  hl_type_name(ret.type));
         msg = buf;
     } else if (ret.type == HL_TYPE_STRING &&
-               !hl_wire_utf8_ok((const uint8_t *)ret.as.str.ptr, ret.as.str.len)) {
+               !hl__wire_utf8_ok((const uint8_t *)ret.as.str.ptr, ret.as.str.len)) {
         snprintf(buf, sizeof buf, "host function '%s' returned a string that is not UTF-8",
                  s->name);
         msg = buf;
     }
     if (msg)
-        return hl_wire_encode_error(sb->enc, sb->enc_cap, HL_ABI_ERR_FAILED, msg, strlen(msg));
-    size_t n = hl_wire_encode_result(sb->enc, sb->enc_cap, &ret);
+        return hl__wire_encode_error(sb->enc, sb->enc_cap, HL_ABI_ERR_FAILED, msg, strlen(msg));
+    size_t n = hl__wire_encode_result(sb->enc, sb->enc_cap, &ret);
     if (!n) {
         snprintf(buf, sizeof buf, "result of host function '%s' does not fit the input buffer",
                  s->name);
-        return hl_wire_encode_error(sb->enc, sb->enc_cap, HL_ABI_ERR_TOO_BIG, buf, strlen(buf));
+        return hl__wire_encode_error(sb->enc, sb->enc_cap, HL_ABI_ERR_TOO_BIG, buf, strlen(buf));
     }
     return n;
 }
 
 static int host_call(hl_sandbox *sb)
 {
-    hl_wire_reader r;
-    hl_wire_call call;
+    hl__wire_reader r;
+    hl__wire_call call;
     int rc = pop_message(sb, &r);
     if (rc)
         return rc;
-    if (hl_wire_decode_call(&r, &call))
+    if (hl__wire_decode_call(&r, &call))
         return protocol(sb, "host call", r.why);
     const hl__sig *s = hl__sigtable_find(&sb->host_fns, call.name, call.name_len);
     if (!s) {
@@ -115,12 +115,12 @@ static int host_call(hl_sandbox *sb)
 
 static int forward_log(hl_sandbox *sb)
 {
-    hl_wire_reader r;
-    hl_wire_log log;
+    hl__wire_reader r;
+    hl__wire_log log;
     int rc = pop_message(sb, &r);
     if (rc)
         return rc;
-    if (hl_wire_decode_log(&r, &log))
+    if (hl__wire_decode_log(&r, &log))
         return protocol(sb, "log record", r.why);
     if (sb->cfg.log_fn && log.level <= (unsigned)sb->cfg.log_level) {
         hl_log_record rec = {(hl_log_level)log.level, log.message, log.file, log.line};

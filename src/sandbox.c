@@ -15,6 +15,7 @@
 #include "cpu.h"
 #include "elf.h"
 #include "error.h"
+#include "fileio.h"
 #include "hash.h"
 #include "paging.h"
 #include "run.h"
@@ -24,23 +25,6 @@
 #define MAX_ELF_FILE (HL_ELF_MAX_SPAN + 64ull * 1024 * 1024)
 
 #define ELF_HEAD_BYTES 4096 /* read first: the ELF and program headers of any normal guest */
-
-/* Reads bytes [got, n) of the file into buf; 0, or -1 with errno (0 if the file shrank). */
-static int read_range(int fd, uint8_t *buf, size_t got, size_t n)
-{
-    while (got < n) {
-        ssize_t r = pread(fd, buf + got, n - got, (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = 0;
-            return -1;
-        }
-        got += (size_t)r;
-    }
-    return 0;
-}
 
 /* Reads the part of the guest file that loading uses into *out (malloc'd): its headers, then
  * only up to the end of its loadable bytes (debug information, often most of the file, is never
@@ -52,7 +36,7 @@ static int read_loadable(int fd, size_t size, size_t limit, uint8_t **out, size_
     uint8_t *buf = malloc(head ? head : 1), *grown;
     if (!buf)
         return HL_ENOMEM;
-    if (read_range(fd, buf, 0, head)) {
+    if (hl__pread_all(fd, buf, head, 0)) {
         free(buf);
         return -1;
     }
@@ -68,7 +52,7 @@ static int read_loadable(int fd, size_t size, size_t limit, uint8_t **out, size_
             return HL_ENOMEM;
         }
         buf = grown;
-        if (read_range(fd, buf, head, n)) {
+        if (hl__pread_all(fd, buf + head, n - head, head)) {
             free(buf);
             return -1;
         }

@@ -51,7 +51,7 @@ static int grow(hl__sigtable *t)
 static int check_signature(const char *name, size_t name_len, hl_type ret, size_t nparams,
                            const hl_type *params)
 {
-    if (!hl_wire_name_ok(name, name_len))
+    if (!hl__wire_name_ok(name, name_len))
         return hl__fail(HL_EINVAL,
                         "invalid function name (1..%u printable ASCII characters, "
                         "no spaces)",
@@ -121,26 +121,26 @@ int hl__sig_check_args(const hl__sig *s, const char *what, const hl_value *args,
 
 size_t hl__sigtable_encode(const hl__sigtable *t, void *buf, size_t cap)
 {
-    hl_wire_writer w;
-    hl_wire_writer_init(&w, buf, cap);
-    hl_wire_begin_sigs_writer(&w, (uint16_t)t->n);
+    hl__wire_writer w;
+    hl__wire_writer_init(&w, buf, cap);
+    hl__wire_begin_sigs_writer(&w, (uint16_t)t->n);
     for (size_t i = 0; i < t->n; i++)
-        hl_wire_put_sig(&w, t->v[i].name, t->v[i].name_len, t->v[i].ret, t->v[i].params,
-                        t->v[i].nparams);
+        hl__wire_put_sig(&w, t->v[i].name, t->v[i].name_len, t->v[i].ret, t->v[i].params,
+                         t->v[i].nparams);
     return w.overflow ? 0 : w.len;
 }
 
 int hl__sigtable_decode(hl__sigtable *t, const void *msg, size_t len, const char **why)
 {
-    hl_wire_reader r;
+    hl__wire_reader r;
     size_t count;
-    hl_wire_reader_init(&r, msg, len);
-    if (hl_wire_begin_sigs(&r, &count))
+    hl__wire_reader_init(&r, msg, len);
+    if (hl__wire_begin_sigs(&r, &count))
         return *why = r.why, -1;
     for (size_t i = 0; i < count; i++) {
-        hl_wire_sig s;
+        hl__wire_sig s;
         hl_type params[HL_MAX_PARAMS];
-        if (hl_wire_next_sig(&r, &s))
+        if (hl__wire_next_sig(&r, &s))
             return *why = r.why, -1;
         for (size_t j = 0; j < s.nparams; j++)
             params[j] = (hl_type)s.params[j];
@@ -148,7 +148,7 @@ int hl__sigtable_decode(hl__sigtable *t, const void *msg, size_t len, const char
         if (rc)
             return *why = rc == HL_EEXIST ? "a function name appears twice" : "bad signature", -1;
     }
-    if (hl_wire_end(&r))
+    if (hl__wire_end(&r))
         return *why = r.why, -1;
     return 0;
 }

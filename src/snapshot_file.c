@@ -139,20 +139,6 @@ static int bad(const char *path, const char *why)
     return hl__fail(HL_ESNAPSHOT, "bad snapshot file '%s': %s", path, why);
 }
 
-static int pread_all(int fd, void *p, size_t n, uint64_t off)
-{
-    uint8_t *b = p;
-    while (n) {
-        ssize_t r = pread(fd, b, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        b += r, n -= (size_t)r, off += (uint64_t)r;
-    }
-    return 0;
-}
-
 static int in_file(uint64_t off, uint64_t len, uint64_t limit)
 {
     return off <= limit && len <= limit - off;
@@ -197,8 +183,8 @@ static int read_tables(int fd, const char *path, const file_header *h, hl_snapsh
         return hl__fail(HL_ENOMEM, "out of memory loading '%s'", path);
     s->guest_sigs_len = h->guest_sigs_len;
     s->host_sigs_len = h->host_sigs_len;
-    if (pread_all(fd, s->guest_sigs, s->guest_sigs_len, h->guest_sigs_offset) ||
-        pread_all(fd, s->host_sigs, s->host_sigs_len, h->host_sigs_offset))
+    if (hl__pread_all(fd, s->guest_sigs, s->guest_sigs_len, h->guest_sigs_offset) ||
+        hl__pread_all(fd, s->host_sigs, s->host_sigs_len, h->host_sigs_offset))
         return bad(path, "file is truncated (function tables)");
     if (checksum(h, s->guest_sigs, s->guest_sigs_len, s->host_sigs, s->host_sigs_len) !=
         h->checksum)
@@ -279,9 +265,9 @@ static int copy_host_ranges(int fd, const char *path, uint64_t image_offset, hl_
     uint64_t total = s->overlay[0].size + s->overlay[1].size;
     uint8_t *buf = malloc(total);
     int rc = s->overlay_fd < 0 || !buf ||
-             pread_all(fd, buf, s->overlay[0].size, image_offset + s->overlay[0].gpa) ||
-             pread_all(fd, buf + s->overlay[0].size, s->overlay[1].size,
-                       image_offset + s->overlay[1].gpa) ||
+             hl__pread_all(fd, buf, s->overlay[0].size, image_offset + s->overlay[0].gpa) ||
+             hl__pread_all(fd, buf + s->overlay[0].size, s->overlay[1].size,
+                           image_offset + s->overlay[1].gpa) ||
              pwrite(s->overlay_fd, buf, total, 0) != (ssize_t)total;
     free(buf);
     if (rc)
@@ -298,7 +284,7 @@ static int load(int fd, const char *path, hl_snapshot *s)
     const char *why;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         return hl__fail(HL_EIO, "snapshot '%s' is not a regular file", path);
-    if ((uint64_t)st.st_size < sizeof h || pread_all(fd, &h, sizeof h, 0))
+    if ((uint64_t)st.st_size < sizeof h || hl__pread_all(fd, &h, sizeof h, 0))
         return bad(path, "file is truncated (header)");
     if ((why = check_identity(&h)) || (why = check_extents(&h, (uint64_t)st.st_size)))
         return bad(path, why);

@@ -209,8 +209,9 @@ HL_API HL_WARN_UNUSED int hl_sandbox_guest_function(const hl_sandbox *sb, const 
                                                     hl_type *ret, const hl_type **params,
                                                     size_t *nparams);
 
-/* True once a call has ended in abort, fault, time limit or protocol error: every later call
- * then fails with HL_EPOISONED. */
+/* True once a call or init has ended in an abort, fault, stack overflow, smashed stack cookie,
+ * time limit, cancellation (hl_interrupt), protocol error or hypervisor error: every later call
+ * then fails with HL_EPOISONED until hl_sandbox_restore. */
 HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb);
 
 /* Releases the VM, memory and every resource of the sandbox. NULL is a no-op. Called from one of

@@ -46,7 +46,7 @@ static void require_same_bytes(const uint8_t *data, size_t size, const uint8_t *
 }
 
 /* A decoder's verdict: a failure must leave r->why set, a success must leave it NULL. */
-static int decoded(int rc, const hl_wire_reader *r)
+static int decoded(int rc, const hl__wire_reader *r)
 {
     if (rc == 0) {
         REQUIRE(!r->why);
@@ -58,21 +58,21 @@ static int decoded(int rc, const hl_wire_reader *r)
 
 static void check_call(const uint8_t *data, size_t size)
 {
-    hl_wire_reader r;
-    hl_wire_call c, again;
-    hl_wire_reader_init(&r, data, size);
-    if (!decoded(hl_wire_decode_call(&r, &c), &r))
+    hl__wire_reader r;
+    hl__wire_call c, again;
+    hl__wire_reader_init(&r, data, size);
+    if (!decoded(hl__wire_decode_call(&r, &c), &r))
         return;
-    REQUIRE(hl_wire_kind(data, size) == HL_ABI_MSG_CALL);
-    REQUIRE(c.nargs <= HL_MAX_PARAMS && hl_wire_name_ok(c.name, c.name_len));
+    REQUIRE(hl__wire_kind(data, size) == HL_ABI_MSG_CALL);
+    REQUIRE(c.nargs <= HL_MAX_PARAMS && hl__wire_name_ok(c.name, c.name_len));
     uint8_t *buf = malloc(size);
     REQUIRE(buf);
-    size_t len = hl_wire_encode_call(buf, size, c.name, c.name_len, c.args, c.nargs);
+    size_t len = hl__wire_encode_call(buf, size, c.name, c.name_len, c.args, c.nargs);
     require_same_bytes(data, size, buf, len);
-    REQUIRE(hl_wire_encode_call(buf, size - 1, c.name, c.name_len, c.args, c.nargs) == 0);
-    REQUIRE(hl_wire_encode_call(buf, size, c.name, c.name_len, c.args, c.nargs) == size);
-    hl_wire_reader_init(&r, buf, size);
-    REQUIRE(hl_wire_decode_call(&r, &again) == 0);
+    REQUIRE(hl__wire_encode_call(buf, size - 1, c.name, c.name_len, c.args, c.nargs) == 0);
+    REQUIRE(hl__wire_encode_call(buf, size, c.name, c.name_len, c.args, c.nargs) == size);
+    hl__wire_reader_init(&r, buf, size);
+    REQUIRE(hl__wire_decode_call(&r, &again) == 0);
     REQUIRE(again.name_len == c.name_len && memcmp(again.name, c.name, c.name_len) == 0);
     REQUIRE(again.nargs == c.nargs);
     for (size_t i = 0; i < c.nargs; i++)
@@ -82,50 +82,50 @@ static void check_call(const uint8_t *data, size_t size)
 
 static void check_result(const uint8_t *data, size_t size)
 {
-    hl_wire_reader r;
+    hl__wire_reader r;
     hl_value v, again;
-    hl_wire_reader_init(&r, data, size);
-    if (!decoded(hl_wire_decode_result(&r, &v), &r))
+    hl__wire_reader_init(&r, data, size);
+    if (!decoded(hl__wire_decode_result(&r, &v), &r))
         return;
-    REQUIRE(hl_wire_kind(data, size) == HL_ABI_MSG_RESULT);
+    REQUIRE(hl__wire_kind(data, size) == HL_ABI_MSG_RESULT);
     uint8_t *buf = malloc(size);
     REQUIRE(buf);
-    size_t len = hl_wire_encode_result(buf, size, &v);
+    size_t len = hl__wire_encode_result(buf, size, &v);
     require_same_bytes(data, size, buf, len);
-    REQUIRE(hl_wire_encode_result(buf, size - 1, &v) == 0);
-    hl_wire_reader_init(&r, buf, len);
-    REQUIRE(hl_wire_decode_result(&r, &again) == 0);
+    REQUIRE(hl__wire_encode_result(buf, size - 1, &v) == 0);
+    hl__wire_reader_init(&r, buf, len);
+    REQUIRE(hl__wire_decode_result(&r, &again) == 0);
     REQUIRE(same_value(&v, &again));
     free(buf);
 }
 
 static void check_error(const uint8_t *data, size_t size)
 {
-    hl_wire_reader r;
+    hl__wire_reader r;
     int32_t code, code2;
     const char *msg, *msg2;
     size_t msg_len, msg_len2;
-    hl_wire_reader_init(&r, data, size);
-    if (!decoded(hl_wire_decode_error(&r, &code, &msg, &msg_len), &r))
+    hl__wire_reader_init(&r, data, size);
+    if (!decoded(hl__wire_decode_error(&r, &code, &msg, &msg_len), &r))
         return;
     REQUIRE(msg[msg_len] == 0 && strlen(msg) == msg_len);
     uint8_t *buf = malloc(size);
     REQUIRE(buf);
-    size_t len = hl_wire_encode_error(buf, size, code, msg, msg_len);
+    size_t len = hl__wire_encode_error(buf, size, code, msg, msg_len);
     require_same_bytes(data, size, buf, len);
-    REQUIRE(hl_wire_encode_error(buf, size - 1, code, msg, msg_len) == 0);
-    hl_wire_reader_init(&r, buf, len);
-    REQUIRE(hl_wire_decode_error(&r, &code2, &msg2, &msg_len2) == 0);
+    REQUIRE(hl__wire_encode_error(buf, size - 1, code, msg, msg_len) == 0);
+    hl__wire_reader_init(&r, buf, len);
+    REQUIRE(hl__wire_decode_error(&r, &code2, &msg2, &msg_len2) == 0);
     REQUIRE(code2 == code && msg_len2 == msg_len && memcmp(msg2, msg, msg_len) == 0);
     free(buf);
 }
 
 static void check_log(const uint8_t *data, size_t size)
 {
-    hl_wire_reader r;
-    hl_wire_log l, again;
-    hl_wire_reader_init(&r, data, size);
-    if (!decoded(hl_wire_decode_log(&r, &l), &r))
+    hl__wire_reader r;
+    hl__wire_log l, again;
+    hl__wire_reader_init(&r, data, size);
+    if (!decoded(hl__wire_decode_log(&r, &l), &r))
         return;
     REQUIRE(l.level >= HL_ABI_LOG_ERROR && l.level <= HL_ABI_LOG_TRACE);
     REQUIRE(l.message[l.message_len] == 0 && strlen(l.message) == l.message_len);
@@ -133,12 +133,12 @@ static void check_log(const uint8_t *data, size_t size)
     uint8_t *buf = malloc(size);
     REQUIRE(buf);
     size_t len =
-        hl_wire_encode_log(buf, size, l.level, l.line, l.file, file_len, l.message, l.message_len);
+        hl__wire_encode_log(buf, size, l.level, l.line, l.file, file_len, l.message, l.message_len);
     require_same_bytes(data, size, buf, len);
-    REQUIRE(hl_wire_encode_log(buf, size - 1, l.level, l.line, l.file, file_len, l.message,
-                               l.message_len) == 0);
-    hl_wire_reader_init(&r, buf, len);
-    REQUIRE(hl_wire_decode_log(&r, &again) == 0);
+    REQUIRE(hl__wire_encode_log(buf, size - 1, l.level, l.line, l.file, file_len, l.message,
+                                l.message_len) == 0);
+    hl__wire_reader_init(&r, buf, len);
+    REQUIRE(hl__wire_decode_log(&r, &again) == 0);
     REQUIRE(again.level == l.level && again.line == l.line && strcmp(again.file, l.file) == 0 &&
             again.message_len == l.message_len &&
             memcmp(again.message, l.message, l.message_len) == 0);
@@ -148,39 +148,39 @@ static void check_log(const uint8_t *data, size_t size)
 /* SIGS: a header, then count signatures, then nothing. Re-encoded with the writer. */
 static void check_sigs(const uint8_t *data, size_t size)
 {
-    static hl_wire_sig sigs[HL_ABI_MAX_FUNCTIONS];
-    hl_wire_reader r;
+    static hl__wire_sig sigs[HL_ABI_MAX_FUNCTIONS];
+    hl__wire_reader r;
     size_t count;
-    hl_wire_reader_init(&r, data, size);
-    if (hl_wire_begin_sigs(&r, &count)) {
+    hl__wire_reader_init(&r, data, size);
+    if (hl__wire_begin_sigs(&r, &count)) {
         REQUIRE(r.why);
         return;
     }
     REQUIRE(count <= HL_ABI_MAX_FUNCTIONS);
     for (size_t i = 0; i < count; i++) {
-        if (hl_wire_next_sig(&r, &sigs[i])) {
+        if (hl__wire_next_sig(&r, &sigs[i])) {
             REQUIRE(r.why);
             return;
         }
-        REQUIRE(hl_wire_name_ok(sigs[i].name, sigs[i].name_len));
+        REQUIRE(hl__wire_name_ok(sigs[i].name, sigs[i].name_len));
         REQUIRE(sigs[i].ret < HL_TYPE_COUNT && sigs[i].nparams <= HL_MAX_PARAMS);
     }
-    if (hl_wire_end(&r)) {
+    if (hl__wire_end(&r)) {
         REQUIRE(r.why);
         return;
     }
     uint8_t *buf = malloc(size);
     REQUIRE(buf);
-    hl_wire_writer w;
-    hl_wire_writer_init(&w, buf, size);
-    hl_wire_begin_sigs_writer(&w, (uint16_t)count);
+    hl__wire_writer w;
+    hl__wire_writer_init(&w, buf, size);
+    hl__wire_begin_sigs_writer(&w, (uint16_t)count);
     for (size_t i = 0; i < count; i++) {
         hl_type params[HL_MAX_PARAMS];
         for (size_t k = 0; k < sigs[i].nparams; k++) {
             REQUIRE(sigs[i].params[k] != HL_TYPE_VOID && sigs[i].params[k] < HL_TYPE_COUNT);
             params[k] = (hl_type)sigs[i].params[k];
         }
-        hl_wire_put_sig(&w, sigs[i].name, sigs[i].name_len, sigs[i].ret, params, sigs[i].nparams);
+        hl__wire_put_sig(&w, sigs[i].name, sigs[i].name_len, sigs[i].ret, params, sigs[i].nparams);
     }
     REQUIRE(!w.overflow);
     require_same_bytes(data, size, buf, w.len);

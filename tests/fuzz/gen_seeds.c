@@ -72,15 +72,15 @@ static void wire_seeds(void)
         many[i] = hl_u32((uint32_t)i);
     size_t n;
 
-    wire("call_add.bin", hl_wire_encode_call(msg, sizeof msg, "Add", 3, two, 2));
-    wire("call_greet.bin", hl_wire_encode_call(msg, sizeof msg, "Greet", 5, &bob, 1));
-    wire("call_no_args.bin", hl_wire_encode_call(msg, sizeof msg, "Ping", 4, NULL, 0));
-    wire("call_32_args.bin", hl_wire_encode_call(msg, sizeof msg, "Many", 4, many, HL_MAX_PARAMS));
-    n = hl_wire_encode_call(msg, sizeof msg, "AllTypes", 8, all, sizeof all / sizeof all[0]);
+    wire("call_add.bin", hl__wire_encode_call(msg, sizeof msg, "Add", 3, two, 2));
+    wire("call_greet.bin", hl__wire_encode_call(msg, sizeof msg, "Greet", 5, &bob, 1));
+    wire("call_no_args.bin", hl__wire_encode_call(msg, sizeof msg, "Ping", 4, NULL, 0));
+    wire("call_32_args.bin", hl__wire_encode_call(msg, sizeof msg, "Many", 4, many, HL_MAX_PARAMS));
+    n = hl__wire_encode_call(msg, sizeof msg, "AllTypes", 8, all, sizeof all / sizeof all[0]);
     wire("call_all_types.bin", n);
     wire_cut("call_truncated.bin", n / 2);
     wire_damaged("call_trailing_byte.bin", n + 1, n, 0);
-    n = hl_wire_encode_call(msg, sizeof msg, "Greet", 5, &bob, 1);
+    n = hl__wire_encode_call(msg, sizeof msg, "Greet", 5, &bob, 1);
     wire_damaged("call_string_without_nul.bin", n, n - 1, 'x');
     wire_damaged("call_string_len_huge.bin", n, 12, 0xff);
     wire_damaged("call_name_with_space.bin", n, 5, ' ');
@@ -91,41 +91,41 @@ static void wire_seeds(void)
     wire_damaged("call_nul_in_string.bin", n, 15, 0);
 
     hl_value v = hl_void();
-    wire("result_void.bin", hl_wire_encode_result(msg, sizeof msg, &v));
+    wire("result_void.bin", hl__wire_encode_result(msg, sizeof msg, &v));
     v = hl_i32(42);
-    wire("result_i32.bin", hl_wire_encode_result(msg, sizeof msg, &v));
+    wire("result_i32.bin", hl__wire_encode_result(msg, sizeof msg, &v));
     v = hl_f64(3.141592653589793);
-    wire("result_f64.bin", hl_wire_encode_result(msg, sizeof msg, &v));
+    wire("result_f64.bin", hl__wire_encode_result(msg, sizeof msg, &v));
     v = hl_bytes(blob, sizeof blob);
-    wire("result_bytes.bin", hl_wire_encode_result(msg, sizeof msg, &v));
+    wire("result_bytes.bin", hl__wire_encode_result(msg, sizeof msg, &v));
     v = hl_str("hi Bob");
-    wire("result_string.bin", n = hl_wire_encode_result(msg, sizeof msg, &v));
+    wire("result_string.bin", n = hl__wire_encode_result(msg, sizeof msg, &v));
     memcpy(msg + 6, "\xed\xa0\x80", 3); /* U+D800 */
     wire("result_surrogate.bin", n);
     v = hl_bool(true);
-    wire("result_bool.bin", n = hl_wire_encode_result(msg, sizeof msg, &v));
+    wire("result_bool.bin", n = hl__wire_encode_result(msg, sizeof msg, &v));
     wire_damaged("result_bool_2.bin", n, 2, 2);
 
-    wire("error.bin", n = hl_wire_encode_error(msg, sizeof msg, -7, "out of memory", 13));
+    wire("error.bin", n = hl__wire_encode_error(msg, sizeof msg, -7, "out of memory", 13));
     wire_cut("error_truncated.bin", 7);
-    wire("log.bin", n = hl_wire_encode_log(msg, sizeof msg, HL_ABI_LOG_INFO, 42, "guest.c", 7,
-                                           "greeting Bob", 12));
+    wire("log.bin", n = hl__wire_encode_log(msg, sizeof msg, HL_ABI_LOG_INFO, 42, "guest.c", 7,
+                                            "greeting Bob", 12));
     wire_damaged("log_level_0.bin", n, 1, 0);
     wire_damaged("log_level_6.bin", n, 1, 6);
 
-    hl_wire_writer w;
+    hl__wire_writer w;
     hl_type i32x2[] = {HL_TYPE_I32, HL_TYPE_I32}, str[] = {HL_TYPE_STRING};
-    hl_wire_writer_init(&w, msg, sizeof msg);
-    hl_wire_begin_sigs_writer(&w, 3);
-    hl_wire_put_sig(&w, "Add", 3, HL_TYPE_I32, i32x2, 2);
-    hl_wire_put_sig(&w, "Greet", 5, HL_TYPE_STRING, str, 1);
-    hl_wire_put_sig(&w, "Nothing", 7, HL_TYPE_VOID, NULL, 0);
+    hl__wire_writer_init(&w, msg, sizeof msg);
+    hl__wire_begin_sigs_writer(&w, 3);
+    hl__wire_put_sig(&w, "Add", 3, HL_TYPE_I32, i32x2, 2);
+    hl__wire_put_sig(&w, "Greet", 5, HL_TYPE_STRING, str, 1);
+    hl__wire_put_sig(&w, "Nothing", 7, HL_TYPE_VOID, NULL, 0);
     wire("sigs.bin", n = w.len);
     wire_damaged("sigs_count_over_1024.bin", n, 2, 4); /* count 0x0403 */
     wire_damaged("sigs_void_param.bin", n, 10, HL_TYPE_VOID);
     wire_cut("sigs_missing_one.bin", n - 11);
-    hl_wire_writer_init(&w, msg, sizeof msg);
-    hl_wire_begin_sigs_writer(&w, 0);
+    hl__wire_writer_init(&w, msg, sizeof msg);
+    hl__wire_begin_sigs_writer(&w, 0);
     wire("sigs_empty.bin", w.len);
 
     put_file("wire", "empty.bin", msg, 0);

@@ -12,17 +12,17 @@ static size_t encode_all_types(void)
     hl_value args[] = {hl_bool(true),      hl_i32(INT32_MIN), hl_u32(UINT32_MAX), hl_i64(INT64_MIN),
                        hl_u64(UINT64_MAX), hl_f32(-0.0f),     hl_f64(NAN),        hl_str("héllo"),
                        hl_bytes(raw, 3),   hl_str("")};
-    return hl_wire_encode_call(buf, sizeof buf, "Fn", 2, args, 10);
+    return hl__wire_encode_call(buf, sizeof buf, "Fn", 2, args, 10);
 }
 
 TEST(call_roundtrips_every_type)
 {
     size_t n = encode_all_types();
-    hl_wire_reader r;
-    hl_wire_call c;
+    hl__wire_reader r;
+    hl__wire_call c;
     CHECK(n > 0);
-    hl_wire_reader_init(&r, buf, n);
-    CHECK_EQ(hl_wire_decode_call(&r, &c), 0);
+    hl__wire_reader_init(&r, buf, n);
+    CHECK_EQ(hl__wire_decode_call(&r, &c), 0);
     CHECK_EQ(c.name_len, 2);
     CHECK_MEMEQ(c.name, "Fn", 2);
     CHECK_EQ(c.nargs, 10);
@@ -44,10 +44,10 @@ TEST(truncation_at_every_length_is_rejected)
 {
     size_t n = encode_all_types();
     for (size_t len = 0; len < n; len++) {
-        hl_wire_reader r;
-        hl_wire_call c;
-        hl_wire_reader_init(&r, buf, len);
-        CHECK_EQ(hl_wire_decode_call(&r, &c), -1);
+        hl__wire_reader r;
+        hl__wire_call c;
+        hl__wire_reader_init(&r, buf, len);
+        CHECK_EQ(hl__wire_decode_call(&r, &c), -1);
         CHECK(r.why != NULL);
     }
 }
@@ -55,20 +55,20 @@ TEST(truncation_at_every_length_is_rejected)
 TEST(trailing_bytes_are_rejected)
 {
     hl_value v = hl_i32(7);
-    size_t n = hl_wire_encode_result(buf, sizeof buf, &v);
-    hl_wire_reader r;
+    size_t n = hl__wire_encode_result(buf, sizeof buf, &v);
+    hl__wire_reader r;
     hl_value out;
-    hl_wire_reader_init(&r, buf, n + 1);
-    CHECK_EQ(hl_wire_decode_result(&r, &out), -1);
+    hl__wire_reader_init(&r, buf, n + 1);
+    CHECK_EQ(hl__wire_decode_result(&r, &out), -1);
     CHECK_STREQ(r.why, "trailing bytes after message");
 }
 
 static const char *decode_result_why(const uint8_t *msg, size_t n)
 {
-    hl_wire_reader r;
+    hl__wire_reader r;
     hl_value out;
-    hl_wire_reader_init(&r, msg, n);
-    return hl_wire_decode_result(&r, &out) ? r.why : "ok";
+    hl__wire_reader_init(&r, msg, n);
+    return hl__wire_decode_result(&r, &out) ? r.why : "ok";
 }
 
 TEST(bad_values_are_rejected)
@@ -103,73 +103,73 @@ TEST(bad_values_are_rejected)
 
 TEST(names_are_checked)
 {
-    CHECK(hl_wire_name_ok("Echo", 4));
-    CHECK(!hl_wire_name_ok("", 0));
-    CHECK(!hl_wire_name_ok("a b", 3));
-    CHECK(!hl_wire_name_ok("a\n", 2));
+    CHECK(hl__wire_name_ok("Echo", 4));
+    CHECK(!hl__wire_name_ok("", 0));
+    CHECK(!hl__wire_name_ok("a b", 3));
+    CHECK(!hl__wire_name_ok("a\n", 2));
     char longname[HL_ABI_MAX_NAME + 1];
     memset(longname, 'x', sizeof longname);
-    CHECK(hl_wire_name_ok(longname, HL_ABI_MAX_NAME));
-    CHECK(!hl_wire_name_ok(longname, HL_ABI_MAX_NAME + 1));
-    CHECK_EQ(hl_wire_encode_call(buf, sizeof buf, "a b", 3, NULL, 0), 0);
+    CHECK(hl__wire_name_ok(longname, HL_ABI_MAX_NAME));
+    CHECK(!hl__wire_name_ok(longname, HL_ABI_MAX_NAME + 1));
+    CHECK_EQ(hl__wire_encode_call(buf, sizeof buf, "a b", 3, NULL, 0), 0);
 }
 
 TEST(encoding_reports_overflow)
 {
     hl_value v = hl_str("0123456789");
-    CHECK_EQ(hl_wire_encode_result(buf, 10, &v), 0);
-    CHECK(hl_wire_encode_result(buf, 17, &v) == 17);
+    CHECK_EQ(hl__wire_encode_result(buf, 10, &v), 0);
+    CHECK(hl__wire_encode_result(buf, 17, &v) == 17);
 }
 
 TEST(error_and_log_roundtrip)
 {
-    hl_wire_reader r;
+    hl__wire_reader r;
     int32_t code;
     const char *msg;
     size_t len;
-    size_t n = hl_wire_encode_error(buf, sizeof buf, HL_ABI_ERR_DENIED, "nope", 4);
-    hl_wire_reader_init(&r, buf, n);
-    CHECK_EQ(hl_wire_decode_error(&r, &code, &msg, &len), 0);
+    size_t n = hl__wire_encode_error(buf, sizeof buf, HL_ABI_ERR_DENIED, "nope", 4);
+    hl__wire_reader_init(&r, buf, n);
+    CHECK_EQ(hl__wire_decode_error(&r, &code, &msg, &len), 0);
     CHECK_EQ(code, HL_ABI_ERR_DENIED);
     CHECK_STREQ(msg, "nope");
-    hl_wire_log log;
-    n = hl_wire_encode_log(buf, sizeof buf, HL_ABI_LOG_WARN, 42, "f.c", 3, "careful", 7);
-    hl_wire_reader_init(&r, buf, n);
-    CHECK_EQ(hl_wire_decode_log(&r, &log), 0);
+    hl__wire_log log;
+    n = hl__wire_encode_log(buf, sizeof buf, HL_ABI_LOG_WARN, 42, "f.c", 3, "careful", 7);
+    hl__wire_reader_init(&r, buf, n);
+    CHECK_EQ(hl__wire_decode_log(&r, &log), 0);
     CHECK_EQ(log.level, HL_ABI_LOG_WARN);
     CHECK_EQ(log.line, 42);
     CHECK_STREQ(log.file, "f.c");
     CHECK_STREQ(log.message, "careful");
-    n = hl_wire_encode_log(buf, sizeof buf, 9, 1, "", 0, "x", 1);
-    hl_wire_reader_init(&r, buf, n);
-    CHECK_EQ(hl_wire_decode_log(&r, &log), -1);
+    n = hl__wire_encode_log(buf, sizeof buf, 9, 1, "", 0, "x", 1);
+    hl__wire_reader_init(&r, buf, n);
+    CHECK_EQ(hl__wire_decode_log(&r, &log), -1);
     CHECK_STREQ(r.why, "log level out of range");
 }
 
 TEST(signatures_roundtrip_and_reject_void_params)
 {
-    hl_wire_writer w;
-    hl_wire_reader r;
-    hl_wire_sig s;
+    hl__wire_writer w;
+    hl__wire_reader r;
+    hl__wire_sig s;
     size_t count;
     hl_type p[] = {HL_TYPE_STRING, HL_TYPE_I32};
-    hl_wire_writer_init(&w, buf, sizeof buf);
-    hl_wire_begin_sigs_writer(&w, 1);
-    hl_wire_put_sig(&w, "Print", 5, HL_TYPE_I32, p, 2);
-    hl_wire_reader_init(&r, buf, w.len);
-    CHECK_EQ(hl_wire_begin_sigs(&r, &count), 0);
+    hl__wire_writer_init(&w, buf, sizeof buf);
+    hl__wire_begin_sigs_writer(&w, 1);
+    hl__wire_put_sig(&w, "Print", 5, HL_TYPE_I32, p, 2);
+    hl__wire_reader_init(&r, buf, w.len);
+    CHECK_EQ(hl__wire_begin_sigs(&r, &count), 0);
     CHECK_EQ(count, 1);
-    CHECK_EQ(hl_wire_next_sig(&r, &s), 0);
+    CHECK_EQ(hl__wire_next_sig(&r, &s), 0);
     CHECK_EQ(s.nparams, 2);
     CHECK_EQ(s.params[1], HL_TYPE_I32);
-    CHECK_EQ(hl_wire_end(&r), 0);
+    CHECK_EQ(hl__wire_end(&r), 0);
     hl_type v[] = {HL_TYPE_VOID};
-    hl_wire_writer_init(&w, buf, sizeof buf);
-    hl_wire_begin_sigs_writer(&w, 1);
-    hl_wire_put_sig(&w, "Bad", 3, HL_TYPE_I32, v, 1);
-    hl_wire_reader_init(&r, buf, w.len);
-    CHECK_EQ(hl_wire_begin_sigs(&r, &count), 0);
-    CHECK_EQ(hl_wire_next_sig(&r, &s), -1);
+    hl__wire_writer_init(&w, buf, sizeof buf);
+    hl__wire_begin_sigs_writer(&w, 1);
+    hl__wire_put_sig(&w, "Bad", 3, HL_TYPE_I32, v, 1);
+    hl__wire_reader_init(&r, buf, w.len);
+    CHECK_EQ(hl__wire_begin_sigs(&r, &count), 0);
+    CHECK_EQ(hl__wire_next_sig(&r, &s), -1);
     CHECK_STREQ(r.why, "invalid parameter type");
 }
 
@@ -182,16 +182,16 @@ TEST(random_bytes_never_crash_the_decoders)
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             buf[i] = (uint8_t)(i == 0 ? 1 + x % 5 : (x % 4 == 0 ? x % 11 : x >> 8));
         }
-        hl_wire_reader r;
-        hl_wire_call c;
+        hl__wire_reader r;
+        hl__wire_call c;
         hl_value v;
-        hl_wire_log l;
-        hl_wire_reader_init(&r, buf, n);
-        (void)hl_wire_decode_call(&r, &c);
-        hl_wire_reader_init(&r, buf, n);
-        (void)hl_wire_decode_result(&r, &v);
-        hl_wire_reader_init(&r, buf, n);
-        (void)hl_wire_decode_log(&r, &l);
+        hl__wire_log l;
+        hl__wire_reader_init(&r, buf, n);
+        (void)hl__wire_decode_call(&r, &c);
+        hl__wire_reader_init(&r, buf, n);
+        (void)hl__wire_decode_result(&r, &v);
+        hl__wire_reader_init(&r, buf, n);
+        (void)hl__wire_decode_log(&r, &l);
     }
 }
 
