@@ -975,8 +975,9 @@ static void register_print_args(void)
 }
 
 /* If the host registered InitMode (() -> i32), init asks it what to do: 0 nothing more, 1 abort,
- * 2 spin, 3 log, 4 fault, 5 call HostEcho. Without it (the default: host functions are deny by
- * default), init only registers. */
+ * 2 spin, 3 log, 4 fault, 5 call HostEcho, 6 also register Extra (so that its function table
+ * differs from other sandboxes' of this guest). Without it (the default: host functions are deny
+ * by default), init only registers. */
 static void init_mode(void)
 {
     hl_value mode, echo;
@@ -1002,6 +1003,9 @@ static void init_mode(void)
         hlg_assert(hlg_call_host("HostEcho", HL_ARGS(hl_str("from init")), &echo) == 0);
         hlg_assert(echo.type == HL_TYPE_STRING && strcmp(echo.as.str.ptr, "from init") == 0);
         counter = 100;
+        break;
+    case 6:
+        hlg_register("Extra", HL_TYPE_I32, HL_PARAMS(HL_TYPE_I32, HL_TYPE_I32), add_to_static);
         break;
     default:
         break;

@@ -98,6 +98,40 @@ TEST(restore_of_a_sandbox_that_was_never_initialised)
     hl_sandbox_destroy(b);
 }
 
+/* F7: a parameter list from hl_sandbox_guest_function stays valid after a restore from a snapshot
+ * whose function table differs (the sandbox's own table was freed by such a restore). */
+static int init_mode_extra(void *user, const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)args, (void)nargs;
+    *ret = hl_i32(*(int *)user);
+    return 0;
+}
+
+TEST(guest_function_params_outlive_a_restore_that_changes_the_table)
+{
+    int plain = 0, extra = 6;
+    hl_sandbox *a = new_sandbox(NULL), *b = new_sandbox(NULL);
+    CHECK_OK(hl_sandbox_register(a, "InitMode", HL_TYPE_I32, NULL, 0, init_mode_extra, &plain));
+    CHECK_OK(hl_sandbox_register(b, "InitMode", HL_TYPE_I32, NULL, 0, init_mode_extra, &extra));
+    CHECK_OK(hl_sandbox_init(a));
+    CHECK_OK(hl_sandbox_init(b));
+    hl_snapshot *s = NULL;
+    CHECK_OK(hl_sandbox_snapshot(a, &s));
+    const hl_type *params = NULL, *again = NULL;
+    size_t n = 0;
+    CHECK_OK(hl_sandbox_guest_function(b, "Extra", NULL, &params, &n));
+    CHECK_EQ(n, 2);
+    CHECK_OK(hl_sandbox_restore(b, s)); /* a's table: no Extra */
+    CHECK_RC(hl_sandbox_guest_function(b, "Extra", NULL, NULL, NULL), HL_ENOTFOUND);
+    CHECK_EQ(params[0], HL_TYPE_I32); /* still readable (ASan: no use after free) */
+    CHECK_EQ(params[1], HL_TYPE_I32);
+    CHECK_OK(hl_sandbox_guest_function(b, "Echo", NULL, &again, &n));
+    CHECK_EQ(again[0], HL_TYPE_STRING);
+    hl_snapshot_release(s);
+    hl_sandbox_destroy(a);
+    hl_sandbox_destroy(b);
+}
+
 /* ---- F6: lifecycle calls from inside callbacks ---- */
 
 typedef enum { DO_REGISTER, DO_INIT, DO_DESTROY } reentry;
@@ -283,6 +317,7 @@ static const hl_test tests[] = {
     TEST_ENTRY(next_tenant_starts_at_its_entry_after_a_tenant_parked_there),
     TEST_ENTRY(guests_run_with_a_null_ldt),
     TEST_ENTRY(restore_of_a_sandbox_that_was_never_initialised),
+    TEST_ENTRY(guest_function_params_outlive_a_restore_that_changes_the_table),
     TEST_ENTRY(register_and_init_from_a_host_function_are_refused),
     TEST_ENTRY(destroy_from_a_host_function_ends_the_call_and_frees_the_sandbox),
     TEST_ENTRY(interrupting_until_false_does_not_starve_the_interrupted_call),
