@@ -15,5 +15,6 @@ vm-test:
 	tests/vm/kit.sh $(VM_KIT)
 	@printf '%s\n' '#!/bin/sh' 'cd $(CURDIR) || exit 1' \
 	    'export HL_TEST_GUEST_DIR=$(VM_B)/guests HL_TEST_BIN_DIR=$(VM_B)/bin HL_TEST_TIMEOUT=600' \
+	    'export TMPDIR=/dev/shm # a tmpfs (the host /tmp comes over 9p, which has no FIFOs)' \
 	    'tests/run.sh $(VM_B)/tests/kvm_test_*' > $(VM_B)/vm-test.sh
 	tests/vm/run.sh $(VM_KIT) $(VM_SECONDS) $(VM_B)/vm-test.sh

@@ -489,8 +489,20 @@ uint64_t hl__elf_needed_len(const uint8_t *head, size_t head_len, uint64_t file_
 
 #define CANNOT(...) hl__fail(HL_EELF, "cannot load guest ELF: " __VA_ARGS__)
 
+typedef struct releaser {
+    hl__elf_release_fn fn;
+    void *user;
+    uint64_t keep_off, keep_len; /* the relocation table: never released */
+} releaser;
+
+static void release_chunk(const releaser *r, const uint8_t *file, uint64_t off, uint64_t n)
+{
+    if (r->fn && (off + n <= r->keep_off || off >= r->keep_off + r->keep_len))
+        r->fn(r->user, file, off, n);
+}
+
 static int copy_segment(const hl__elf *e, size_t k, const uint8_t *file, size_t len, uint8_t *dst,
-                        size_t dst_len)
+                        size_t dst_len, const releaser *r)
 {
     const hl__elf_segment *s = &e->seg[k];
     uint64_t pos = s->vaddr - e->link_base;
@@ -498,7 +510,12 @@ static int copy_segment(const hl__elf *e, size_t k, const uint8_t *file, size_t 
         !range_inside(s->offset, s->filesz, len) || s->filesz > s->memsz)
         return CANNOT("segment at 0x%" PRIx64 " does not fit the file or the destination",
                       s->vaddr);
-    memcpy(dst + pos, file + s->offset, s->filesz);
+    for (uint64_t done = 0; done < s->filesz;) {
+        uint64_t n = s->filesz - done < HL_ELF_LOAD_CHUNK ? s->filesz - done : HL_ELF_LOAD_CHUNK;
+        memcpy(dst + pos + done, file + s->offset + done, n);
+        release_chunk(r, file, s->offset + done, n);
+        done += n;
+    }
     return 0;
 }
 
@@ -531,6 +548,14 @@ static int apply_relocs(const hl__elf *e, const uint8_t *file, size_t len, uint8
 int hl__elf_load(const hl__elf *elf, const uint8_t *file, size_t len, uint8_t *dst, size_t dst_len,
                  uint64_t load_base)
 {
+    return hl__elf_load_releasing(elf, file, len, dst, dst_len, load_base, NULL, NULL);
+}
+
+int hl__elf_load_releasing(const hl__elf *elf, const uint8_t *file, size_t len, uint8_t *dst,
+                           size_t dst_len, uint64_t load_base, hl__elf_release_fn release,
+                           void *user)
+{
+    releaser r = {release, user, elf->rela_offset, elf->rela_count * sizeof(Elf64_Rela)};
     if (dst_len < elf->span)
         return CANNOT("destination is 0x%zx bytes, smaller than the 0x%" PRIx64 "-byte span",
                       dst_len, elf->span);
@@ -538,7 +563,7 @@ int hl__elf_load(const hl__elf *elf, const uint8_t *file, size_t len, uint8_t *d
         return CANNOT("ET_EXEC image linked at 0x%" PRIx64 " cannot be loaded at 0x%" PRIx64,
                       elf->link_base, load_base);
     for (size_t k = 0; k < elf->nsegments && k < HL_ELF_MAX_SEGMENTS; k++) {
-        int rc = copy_segment(elf, k, file, len, dst, dst_len);
+        int rc = copy_segment(elf, k, file, len, dst, dst_len, &r);
         if (rc)
             return rc;
     }

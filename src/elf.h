@@ -57,4 +57,16 @@ uint64_t hl__elf_needed_len(const uint8_t *head, size_t head_len, uint64_t file_
 int hl__elf_load(const hl__elf *elf, const uint8_t *file, size_t len, uint8_t *dst, size_t dst_len,
                  uint64_t load_base);
 
+/* Told that file[off, off + n) has been copied and will not be read again, so its memory can be
+ * given back (it never covers the relocation table, which is read last). */
+typedef void (*hl__elf_release_fn)(void *user, const uint8_t *file, uint64_t off, uint64_t n);
+
+/* hl__elf_load that copies each segment in chunks of HL_ELF_LOAD_CHUNK bytes and hands each
+ * copied chunk to release (when not NULL), so a loader that owns the file's bytes holds at most
+ * one chunk of them twice. */
+#define HL_ELF_LOAD_CHUNK (1u << 20)
+int hl__elf_load_releasing(const hl__elf *elf, const uint8_t *file, size_t len, uint8_t *dst,
+                           size_t dst_len, uint64_t load_base, hl__elf_release_fn release,
+                           void *user);
+
 #endif

@@ -26,39 +26,42 @@
 
 #define ELF_HEAD_BYTES 4096 /* read first: the ELF and program headers of any normal guest */
 
-/* Reads the part of the guest file that loading uses into *out (malloc'd): its headers, then
- * only up to the end of its loadable bytes (debug information, often most of the file, is never
- * read), and only when that is within `limit`. 0, HL_ENOMEM, HL_ECONFIG (*len says how much it
- * needed), or -1 with errno set (0 when the file shrank). */
+/* The file's bytes live in their own anonymous mapping (not the heap), so that loading can give
+ * each copied chunk back at once (release_copied) and destroy it whole. */
+static uint8_t *map_file_buffer(size_t n)
+{
+    void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void unmap_file_buffer(uint8_t *buf, size_t n)
+{
+    if (buf)
+        munmap(buf, n ? n : 1);
+}
+
+/* Reads the part of the guest file that loading uses into *out (map_file_buffer): its headers
+ * decide how much that is, up to the end of its loadable bytes (debug information, often most of
+ * the file, is never read), and only when that is within `limit`. 0, HL_ENOMEM, HL_ECONFIG (*len
+ * says how much it needed), or -1 with errno set (0 when the file shrank). */
 static int read_loadable(int fd, size_t size, size_t limit, uint8_t **out, size_t *len)
 {
-    size_t head = size < ELF_HEAD_BYTES ? size : ELF_HEAD_BYTES;
-    uint8_t *buf = malloc(head ? head : 1), *grown;
+    uint8_t head[ELF_HEAD_BYTES];
+    size_t nhead = size < ELF_HEAD_BYTES ? size : ELF_HEAD_BYTES;
+    if (hl__pread_all(fd, head, nhead, 0))
+        return -1;
+    size_t n = (size_t)hl__elf_needed_len(head, nhead, size);
+    *len = n;
+    if (n > limit)
+        return HL_ECONFIG;
+    uint8_t *buf = map_file_buffer(n);
     if (!buf)
         return HL_ENOMEM;
-    if (hl__pread_all(fd, buf, head, 0)) {
-        free(buf);
+    if (hl__pread_all(fd, buf, n, 0)) {
+        unmap_file_buffer(buf, n);
         return -1;
     }
-    size_t n = (size_t)hl__elf_needed_len(buf, head, size);
-    if (n > limit) {
-        free(buf);
-        *len = n;
-        return HL_ECONFIG;
-    }
-    if (n > head) {
-        if (!(grown = realloc(buf, n))) {
-            free(buf);
-            return HL_ENOMEM;
-        }
-        buf = grown;
-        if (hl__pread_all(fd, buf + head, n - head, head)) {
-            free(buf);
-            return -1;
-        }
-    }
     *out = buf;
-    *len = n;
     return 0;
 }
 
@@ -126,8 +129,21 @@ static int write_peb(hl_sandbox *sb, uint64_t seed)
     return hl__mem_write(&sb->mem, l->r[HL_R_PEB].gpa, &peb, sizeof peb) ? HL_ECONFIG : 0;
 }
 
-/* Everything the guest will see before it first runs. */
-static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file, size_t len)
+/* Gives the pages of a copied chunk of the file back to the system (its bytes read as zero after;
+ * nothing reads them again). */
+static void release_copied(void *user, const uint8_t *file, uint64_t off, uint64_t n)
+{
+    (void)user;
+    uintptr_t start = ((uintptr_t)file + off + HL_PAGE - 1) & ~(uintptr_t)(HL_PAGE - 1);
+    uintptr_t end = ((uintptr_t)file + off + n) & ~(uintptr_t)(HL_PAGE - 1);
+    if (end > start)
+        madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
+/* Everything the guest will see before it first runs. When the file's bytes are the library's
+ * own (owned), each copied chunk is given back as loading goes: the bytes are never held twice. */
+static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file, size_t len,
+                        int owned)
 {
     const hl__layout *l = &sb->layout;
     struct {
@@ -141,7 +157,8 @@ static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file,
     uint8_t *image = hl__mem_setup_ptr(&sb->mem, l->r[HL_R_IMAGE].gpa, elf->span);
     if (!image)
         return hl__fail(HL_EELF, "bad guest ELF: image outside guest memory");
-    if ((rc = hl__elf_load(elf, file, len, image, elf->span, l->r[HL_R_IMAGE].gpa)) ||
+    if ((rc = hl__elf_load_releasing(elf, file, len, image, elf->span, l->r[HL_R_IMAGE].gpa,
+                                     owned ? release_copied : NULL, NULL)) ||
         (rc = hl__paging_write(&sb->mem, l, elf)) || (rc = hl__cpu_write_tables(&sb->mem, l)) ||
         (rc = write_peb(sb, rnd.seed)))
         return rc;
@@ -165,26 +182,28 @@ static uint64_t guest_hash(const hl__elf *elf, const uint8_t *file)
     return h;
 }
 
-static int create(hl_sandbox *sb, const uint8_t *file, size_t len)
+static int create(hl_sandbox *sb, const uint8_t *file, size_t len, int owned)
 {
     hl__elf elf;
     hl__cpu_init init;
     int rc = hl__elf_parse(file, len, &elf);
-    if (rc || (rc = hl__layout_compute(&sb->cfg, &elf, &sb->layout)) ||
-        (rc = build_memory(sb, &elf, file, len)) || (rc = hl__sandbox_alloc_host_side(sb)))
+    if (!rc)
+        rc = hl__layout_compute(&sb->cfg, &elf, &sb->layout);
+    if (rc)
         return rc;
+    /* before loading: an owned file's bytes are given back as they are copied */
     sb->guest_id = hl__hash64(&sb->layout, sizeof sb->layout, guest_hash(&elf, file));
+    if ((rc = build_memory(sb, &elf, file, len, owned)) || (rc = hl__sandbox_alloc_host_side(sb)))
+        return rc;
     uint64_t entry = sb->layout.r[HL_R_IMAGE].gpa + (elf.entry - elf.link_base);
     hl__cpu_initial_state(&sb->layout, entry, &init);
     return hl__vm_start(sb->vm, &init);
 }
 
-HL_API int hl_sandbox_new_from_memory(const hl_config *cfg, const void *elf, size_t len,
-                                      hl_sandbox **out)
+/* A sandbox from the ELF image elf[0..len); owned: the bytes are the library's to give back. */
+static int new_sandbox(const hl_config *cfg, const uint8_t *elf, size_t len, int owned,
+                       hl_sandbox **out)
 {
-    hl__clear_error();
-    if (!elf || !out)
-        return hl__fail(HL_EINVAL, "hl_sandbox_new: elf and out must not be NULL");
     hl_sandbox *sb = calloc(1, sizeof *sb);
     if (!sb)
         return hl__fail(HL_ENOMEM, "out of memory creating a sandbox");
@@ -194,13 +213,22 @@ HL_API int hl_sandbox_new_from_memory(const hl_config *cfg, const void *elf, siz
         hl_config_init(&sb->cfg);
     int rc = hl__config_check(&sb->cfg);
     if (!rc)
-        rc = create(sb, elf, len);
+        rc = create(sb, elf, len, owned);
     if (rc) {
         hl_sandbox_destroy(sb);
         return rc;
     }
     *out = sb;
     return 0;
+}
+
+HL_API int hl_sandbox_new_from_memory(const hl_config *cfg, const void *elf, size_t len,
+                                      hl_sandbox **out)
+{
+    hl__clear_error();
+    if (!elf || !out)
+        return hl__fail(HL_EINVAL, "hl_sandbox_new: elf and out must not be NULL");
+    return new_sandbox(cfg, elf, len, 0, out);
 }
 
 HL_API int hl_sandbox_new(const hl_config *cfg, const char *elf_path, hl_sandbox **out)
@@ -215,8 +243,8 @@ HL_API int hl_sandbox_new(const hl_config *cfg, const char *elf_path, hl_sandbox
         rc = read_file(elf_path, cfg ? cfg->memory_limit : HL_DEFAULT_MEMORY_LIMIT, &file, &len);
     if (rc)
         return rc;
-    rc = hl_sandbox_new_from_memory(cfg, file, len, out);
-    free(file);
+    rc = new_sandbox(cfg, file, len, 1, out);
+    unmap_file_buffer(file, len);
     return rc;
 }
 

@@ -1,4 +1,4 @@
-/* big_data.S: a guest whose image is mostly 4 MiB of initialised data, to test memory_limit. */
+/* big_data.S: a guest whose image is mostly 16 MiB of initialised data (memory_limit, load peak). */
     .text
     .globl _start
 _start:
@@ -6,5 +6,5 @@ _start:
     outl %eax, $0xEC
     ud2
     .data
-    .fill 4 * 1024 * 1024, 1, 0x55
+    .fill 16 * 1024 * 1024, 1, 0x55
     .section .note.GNU-stack, "", @progbits
