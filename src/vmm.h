@@ -100,6 +100,18 @@ void hl__vm_release(hl__vm *vm, hl__mem *m);
  * kept while parked is unmapped). NULL is a no-op. */
 void hl__vm_destroy(hl__vm *vm);
 
+/* What a vCPU holds that no guest can read back (for tests and diagnostics): its debug
+ * registers, whether an exception, interrupt or NMI is pending or injected, the interrupt shadow,
+ * and MXCSR and the x87 control word as KVM will load them. Returns 0 or HL_EKVM. */
+typedef struct hl__vcpu_hidden {
+    uint64_t dr6, dr7, dr0_3_or; /* dr0_3_or: DR0 | DR1 | DR2 | DR3 */
+    int event_pending;           /* exception, interrupt, NMI or SMI pending or injected */
+    int interrupt_shadow;
+    uint32_t mxcsr;
+    uint16_t fcw;
+} hl__vcpu_hidden;
+int hl__vm_read_hidden(hl__vm *vm, hl__vcpu_hidden *out);
+
 /* ---- backend primitives the VM pool (vm_pool.c) is built on ---- */
 
 /* A new VM with one vCPU whose memory slot is mem[0..size). Returns 0, HL_ENOKVM, HL_EKVM or

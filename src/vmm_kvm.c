@@ -434,3 +434,24 @@ void hl__vm_destroy(hl__vm *vm)
     if (vm)
         close_vm(vm); /* also unmaps a range it kept */
 }
+
+int hl__vm_read_hidden(hl__vm *vm, hl__vcpu_hidden *out)
+{
+    struct kvm_debugregs dbg;
+    struct kvm_vcpu_events ev;
+    static _Thread_local struct kvm_xsave xsave;
+    if (ioctl(vm->vcpu_fd, KVM_GET_DEBUGREGS, &dbg) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_GET_XSAVE, &xsave) < 0)
+        return hl__fail(HL_EKVM, "reading hidden vCPU state: %s", strerror(errno));
+    memset(out, 0, sizeof *out);
+    out->dr6 = dbg.dr6;
+    out->dr7 = dbg.dr7;
+    out->dr0_3_or = dbg.db[0] | dbg.db[1] | dbg.db[2] | dbg.db[3];
+    out->event_pending = ev.exception.injected || ev.exception.pending || ev.interrupt.injected ||
+                         ev.nmi.injected || ev.nmi.pending || ev.smi.pending;
+    out->interrupt_shadow = ev.interrupt.shadow != 0;
+    memcpy(&out->mxcsr, (const uint8_t *)xsave.region + X86_FXSAVE_MXCSR, sizeof out->mxcsr);
+    memcpy(&out->fcw, (const uint8_t *)xsave.region + X86_FXSAVE_FCW, sizeof out->fcw);
+    return 0;
+}

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "kvm_common.h"
+#include "sandbox.h" /* internal: the sandbox's vCPU, for what no guest can read back */
 
 static const char *raw_guest(const char *name)
 {
@@ -46,6 +47,44 @@ TEST(recycled_vcpu_starts_with_the_state_of_a_new_one)
     hl_vm_pool_set_size(0);
     CHECK_EQ(abort_code_of("fpu_dirtier"), 1);
     CHECK_EQ(abort_code_of("state_probe"), STATE_CLEAN); /* pool off: a new VM again */
+}
+
+/* The rest of the list, which no CPL3 guest can read back: a tenant that took a #DB (DR6 changed)
+ * and left MXCSR and the x87 control word changed; its VM, recycled, holds a new vCPU's debug
+ * registers, no pending event or interrupt shadow, and the reset FPU control state. */
+static void check_hidden_state_is_fresh(hl_sandbox *sb)
+{
+    hl__vcpu_hidden h;
+    CHECK_OK(hl__vm_read_hidden(sb->vm, &h));
+    CHECK_U64_EQ(h.dr6, 0xffff0ff0);
+    CHECK_U64_EQ(h.dr7, 0x400);
+    CHECK_U64_EQ(h.dr0_3_or, 0);
+    CHECK(!h.event_pending);
+    CHECK(!h.interrupt_shadow);
+    CHECK_EQ(h.mxcsr, 0x1f80);
+    CHECK_EQ(h.fcw, 0x37f);
+}
+
+TEST(recycled_vcpu_holds_no_debug_state_or_pending_event_of_the_last_tenant)
+{
+    require_kvm();
+    hl_vm_pool_set_size(1);
+    hl_vm_pool_drain();
+    for (int round = 0; round < 2; round++) {
+        hl_sandbox *a = NULL, *b = NULL;
+        CHECK_OK(hl_sandbox_new(NULL, hostile_path(), &a));
+        CHECK_OK(hl_sandbox_init(a));
+        CHECK_RC(hl_sandbox_call(a, "TrapFlag", NULL, 0, NULL), HL_EFAULT); /* a #DB */
+        CHECK_ERROR_HAS("debug (#DB)");
+        hl_sandbox_destroy(a); /* its VM goes to the pool */
+        CHECK_OK(hl_sandbox_new(NULL, raw_guest("state_probe"), &b));
+        check_hidden_state_is_fresh(b);
+        hl_sandbox_destroy(b);
+        CHECK_EQ(abort_code_of("fpu_dirtier"), 1);
+        CHECK_OK(hl_sandbox_new(NULL, raw_guest("state_probe"), &b));
+        check_hidden_state_is_fresh(b);
+        hl_sandbox_destroy(b);
+    }
 }
 
 /* F2: the last exit of a tenant is an OUT at the address where the next tenant starts. Had KVM
@@ -353,6 +392,7 @@ TEST(loading_an_image_holds_its_bytes_once)
 
 static const hl_test tests[] = {
     TEST_ENTRY(recycled_vcpu_starts_with_the_state_of_a_new_one),
+    TEST_ENTRY(recycled_vcpu_holds_no_debug_state_or_pending_event_of_the_last_tenant),
     TEST_ENTRY(next_tenant_starts_at_its_entry_after_a_tenant_parked_there),
     TEST_ENTRY(guests_run_with_a_null_ldt),
     TEST_ENTRY(restore_of_a_sandbox_that_was_never_initialised),
