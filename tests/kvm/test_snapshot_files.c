@@ -1527,11 +1527,11 @@ TEST(snapshot_file_random_mutations_never_crash)
 TEST(snapshot_file_checked_in_corpus_is_still_judged_the_same)
 {
     DIR *d = opendir(CORPUS_DIR);
-    int files = 0;
-    char path[PATH_MAX], text[128] = "";
+    int files = 0, good_loaded = 0, kvm = hl_kvm_available();
+    char path[PATH_MAX], text[128] = "", no_kvm[256];
+    snprintf(no_kvm, sizeof no_kvm, "%s", hl_last_error());
     if (!d)
         SKIP("no %s here (run from the repository root)", CORPUS_DIR);
-    require_kvm();
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
         size_t n = strlen(e->d_name);
         if (n < 4 || strcmp(e->d_name + n - 4, ".hls") != 0)
@@ -1551,13 +1551,19 @@ TEST(snapshot_file_checked_in_corpus_is_still_judged_the_same)
                          "%s no longer loads (%s); if the format changed on purpose, regenerate "
                          "the corpus with `kvm_test_snapshot_files --write-corpus %s`",
                          path, hl_last_error(), CORPUS_DIR);
-        CHECK_OK(run_corpus_guest(s, text, sizeof text));
-        CHECK_STREQ(text, "Hello, file! Today is Caturday.");
+        good_loaded = 1;
+        if (kvm) { /* running it needs KVM; judging the files does not */
+            CHECK_OK(run_corpus_guest(s, text, sizeof text));
+            CHECK_STREQ(text, "Hello, file! Today is Caturday.");
+        }
         hl_snapshot_release(s);
     }
     closedir(d);
     CHECK(files > 20);
-    CHECK_STREQ(text, "Hello, file! Today is Caturday."); /* good.hls was there */
+    CHECK(good_loaded); /* good.hls was there */
+    if (!kvm)
+        SKIP("judged %d corpus files; running good.hls needs KVM: %s", files, no_kvm);
+    CHECK_STREQ(text, "Hello, file! Today is Caturday.");
 }
 
 /* ------------------------------------------------------------------------------------------ */
