@@ -50,8 +50,8 @@ TEST(defaults_in_readme_security_and_the_header)
                    HL_VM_POOL_DEFAULT);
     CHECK_EQ(cfg.memory_limit, HL_DEFAULT_MEMORY_LIMIT);
     CHECK_DOC_SAYS("README.md", "(default\n  %u MiB", HL_DEFAULT_MEMORY_LIMIT >> 20);
-    CHECK_DOC_SAYS("SECURITY.md", "default %u MiB, at most %llu GiB",
-                   HL_DEFAULT_MEMORY_LIMIT >> 20, HL_MAX_GUEST_MEMORY >> 30);
+    CHECK_DOC_SAYS("SECURITY.md", "default %u MiB, at most %llu GiB", HL_DEFAULT_MEMORY_LIMIT >> 20,
+                   HL_MAX_GUEST_MEMORY >> 30);
 }
 
 int main(int argc, char **argv)
