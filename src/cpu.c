@@ -131,8 +131,8 @@ void hl__cpu_initial_state(const hl__layout *l, uint64_t entry, hl__cpu_init *ou
     out->cr3 = l->pml4;
     out->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
     out->efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
-    out->cs = flat(X86_SEL_USER_CODE, 0xb, 3, 1);
-    out->ss = flat(X86_SEL_USER_DATA, 0x3, 3, 0);
+    out->cs = flat(X86_SEL_USER_CODE, X86_TYPE_CODE_RX_ACCESSED, 3, 1);
+    out->ss = flat(X86_SEL_USER_DATA, X86_TYPE_DATA_RW_ACCESSED, 3, 0);
     out->ds = out->ss;
     hl__segment tr = {
         l->tss, X86_TSS_SIZE + IOMAP_BYTES - 1, X86_SEL_TSS, X86_TYPE_TSS64_LOADED, 1, 0, 0, 0, 0,

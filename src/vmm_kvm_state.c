@@ -96,7 +96,6 @@ void hl__kvm_entry_state(const hl__cpu_init *init, const struct kvm_sregs *reset
     out->regs.rsp = init->rsp;
     out->regs.rdi = init->rdi;
     out->regs.rflags = init->rflags;
-    hl__kvm_xsave_reset(&out->xsave);
 }
 
 static int is_null_selector(uint16_t sel)

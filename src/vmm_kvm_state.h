@@ -21,9 +21,10 @@ _Static_assert(sizeof(hl__kvm_state) <= HL_VCPU_STATE_SIZE, "HL_VCPU_STATE_SIZE 
  * nothing of its last sandbox (CR2, say) in them. Returns 0 or HL_EKVM. */
 int hl__kvm_reset_sregs(int vcpu_fd, int recycled, struct kvm_sregs *out);
 
-/* The state that enters the guest: `reset` (KVM's reset special registers) with the entry
- * registers, control registers, descriptor tables and segments of init, a null LDT, and the reset
- * FPU image. */
+/* The registers that enter the guest: `reset` (KVM's reset special registers) with the entry
+ * registers, control registers, descriptor tables and segments of init, and a null LDT. out->xsave
+ * is left alone: a start keeps the vCPU's FPU, which is a new vCPU's or was reset when it was
+ * pooled. */
 void hl__kvm_entry_state(const hl__cpu_init *init, const struct kvm_sregs *reset,
                          hl__kvm_state *out);
 

@@ -22,6 +22,7 @@ static void good_state(hl__kvm_state *st, hl__cpu_init *init)
     CHECK_EQ(hl__layout_build(&cfg, 0x100000, 0x10000, &l), 0);
     hl__cpu_initial_state(&l, 0, init);
     hl__kvm_entry_state(init, &reset, st);
+    hl__kvm_xsave_reset(&st->xsave); /* what a new or scrubbed vCPU holds */
     st->regs.rip = 0x100123;
     st->regs.rax = 0x1234;
     st->regs.rflags |= 0x8c5; /* CF PF ZF SF OF: the guest's own */

@@ -24,7 +24,14 @@ need_pkg() { # command package
         { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends "$2" >/dev/null; }
 }
 need_pkg qemu-system-x86_64 qemu-system-x86
-[ -x /bin/busybox ] || need_pkg busybox busybox-static
+# The initramfs has no libraries: its busybox must be the static one (Debian's plain busybox
+# package is dynamically linked).
+if ! { [ -x /bin/busybox ] && LC_ALL=C ldd /bin/busybox 2>&1 | grep -q 'not a dynamic'; }; then
+    [ "$(id -u)" -eq 0 ] || { echo "kit.sh: run 'apt-get install busybox-static' as root" >&2; exit 2; }
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends busybox-static >/dev/null 2>&1 ||
+        { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends busybox-static >/dev/null; }
+fi
 
 # The kernel: the package linux-image-amd64 points at (apt verifies what it downloads).
 pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
