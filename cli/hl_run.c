@@ -64,6 +64,15 @@ static void log_to_stderr(void *user, const hl_log_record *rec)
     fputc('\n', stderr);
 }
 
+/* The guest's stdout and stderr, byte for byte, to ours. */
+static void write_guest_stream(void *user, hl_stream stream, const uint8_t *bytes, size_t len)
+{
+    (void)user;
+    FILE *to = stream == HL_STREAM_STDERR ? stderr : stdout;
+    fwrite(bytes, 1, len, to);
+    fflush(to);
+}
+
 static void print_value(const hl_value *v)
 {
     switch (v->type) {
@@ -248,6 +257,7 @@ int main(int argc, char **argv)
     int exit_now = 0;
     hl_config_init(&o.cfg);
     o.cfg.log_fn = log_to_stderr;
+    o.cfg.output_fn = write_guest_stream;
     int first = parse_options(argc, argv, &o, &exit_now);
     if (first < 0)
         return exit_now ? 0 : EXIT_USAGE;

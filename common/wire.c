@@ -164,6 +164,19 @@ size_t hl__wire_encode_log(void *buf, size_t cap, uint8_t level, uint32_t line, 
     return finish(&w);
 }
 
+size_t hl__wire_encode_context(void *buf, size_t cap, const hl__wire_context *c)
+{
+    hl__wire_writer w;
+    hl__wire_writer_init(&w, buf, cap);
+    hl__wire_put_u8(&w, HL_ABI_MSG_CONTEXT);
+    hl__wire_put_u64(&w, c->realtime_ns);
+    hl__wire_put_u64(&w, c->monotonic_ns);
+    hl__wire_put_u32(&w, c->tsc_khz);
+    hl__wire_put_u32(&w, c->flags);
+    hl__wire_put_u64(&w, c->seed);
+    return finish(&w);
+}
+
 void hl__wire_begin_sigs_writer(hl__wire_writer *w, uint16_t count)
 {
     hl__wire_put_u8(w, HL_ABI_MSG_SIGS);
@@ -427,6 +440,30 @@ int hl__wire_decode_log(hl__wire_reader *r, hl__wire_log *out)
     if (out->level < HL_ABI_LOG_ERROR || out->level > HL_ABI_LOG_TRACE)
         return bad(r, "log level out of range");
     out->line = (uint32_t)line;
+    return hl__wire_end(r);
+}
+
+int hl__wire_decode_stream(hl__wire_reader *r, hl__wire_stream *out)
+{
+    uint64_t len;
+    if (expect_kind(r, HL_ABI_MSG_STREAM) || get_u8(r, &out->stream) || get_le(r, 4, &len) ||
+        take(r, (size_t)len, &out->bytes))
+        return -1;
+    if (out->stream != HL_ABI_STREAM_STDOUT && out->stream != HL_ABI_STREAM_STDERR)
+        return bad(r, "unknown output stream");
+    out->len = (size_t)len;
+    return hl__wire_end(r);
+}
+
+int hl__wire_decode_context(hl__wire_reader *r, hl__wire_context *out)
+{
+    uint64_t khz, flags;
+    if (expect_kind(r, HL_ABI_MSG_CONTEXT) || get_le(r, 8, &out->realtime_ns) ||
+        get_le(r, 8, &out->monotonic_ns) || get_le(r, 4, &khz) || get_le(r, 4, &flags) ||
+        get_le(r, 8, &out->seed))
+        return -1;
+    out->tsc_khz = (uint32_t)khz;
+    out->flags = (uint32_t)flags;
     return hl__wire_end(r);
 }
 

@@ -18,6 +18,20 @@ typedef struct hl__wire_writer {
     int overflow; /* set when a put did not fit; later puts are dropped */
 } hl__wire_writer;
 
+typedef struct hl__wire_stream {
+    uint8_t stream; /* HL_ABI_STREAM_STDOUT or HL_ABI_STREAM_STDERR */
+    const uint8_t *bytes;
+    size_t len;
+} hl__wire_stream;
+
+typedef struct hl__wire_context {
+    uint64_t realtime_ns;
+    uint64_t monotonic_ns;
+    uint32_t tsc_khz;
+    uint32_t flags; /* HL_ABI_CONTEXT_* */
+    uint64_t seed;
+} hl__wire_context;
+
 void hl__wire_writer_init(hl__wire_writer *w, void *buf, size_t cap);
 void hl__wire_put_u8(hl__wire_writer *w, uint8_t v);
 void hl__wire_put_u16(hl__wire_writer *w, uint16_t v);
@@ -34,6 +48,7 @@ size_t hl__wire_encode_call(void *buf, size_t cap, const char *name, size_t name
                             const hl_value *args, size_t nargs);
 size_t hl__wire_encode_result(void *buf, size_t cap, const hl_value *v);
 size_t hl__wire_encode_error(void *buf, size_t cap, int32_t code, const char *msg, size_t len);
+size_t hl__wire_encode_context(void *buf, size_t cap, const hl__wire_context *c);
 size_t hl__wire_encode_log(void *buf, size_t cap, uint8_t level, uint32_t line, const char *file,
                            size_t file_len, const char *msg, size_t msg_len);
 
@@ -78,6 +93,8 @@ int hl__wire_decode_call(hl__wire_reader *r, hl__wire_call *out);
 int hl__wire_decode_result(hl__wire_reader *r, hl_value *out);
 int hl__wire_decode_error(hl__wire_reader *r, int32_t *code, const char **msg, size_t *msg_len);
 int hl__wire_decode_log(hl__wire_reader *r, hl__wire_log *out);
+int hl__wire_decode_stream(hl__wire_reader *r, hl__wire_stream *out);
+int hl__wire_decode_context(hl__wire_reader *r, hl__wire_context *out);
 
 /* SIGS: hl__wire_begin_sigs reads the header and count; then hl__wire_next_sig count times; then
  * hl__wire_end checks that nothing trails. */

@@ -5,6 +5,11 @@
 
 _Noreturn static void abort_with(int32_t code, const char *fmt, va_list ap)
 {
+    static HLG_HOT int aborting; /* an abort from inside the flush below must not flush again */
+    if (!aborting) {
+        aborting = 1;
+        hlg__streams_flush(); /* what the guest wrote before the abort reaches the host first */
+    }
     char *panic = (char *)(uintptr_t)hlg__peb.panic.gpa;
     size_t size = hlg__peb.panic.size;
     if (panic && size)

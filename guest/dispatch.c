@@ -50,6 +50,7 @@ static void run(const hlg__fn *f, const hl__wire_call *c)
     char msg[256];
     int failed = f->fn(c->args, c->nargs, &ret);
     hlg__reset_user_flags();
+    hlg__streams_flush(); /* before the reply: the host pops each piece while this call runs */
     if (failed) {
         reply_error(HL_ABI_ERR_FAILED, hlg__take_fail_message());
     } else if (ret.type != f->ret) {

@@ -1,10 +1,8 @@
-/* log.c: guest logging and console output, sent to the host as LOG records. */
+/* log.c: guest logging, sent to the host as LOG records. */
 #include "runtime.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#include "libc/libc_internal.h"
 
 #define LOG_MAX 4000
 
@@ -39,11 +37,4 @@ void hlg_log(unsigned level, const char *file, uint32_t line, const char *fmt, .
     va_start(ap, fmt);
     hlg_vlog(level, file, line, fmt, ap);
     va_end(ap);
-}
-
-void hlg__print(const char *s, size_t len)
-{
-    while (len && s[len - 1] == '\n')
-        len--; /* a log record is a line */
-    send_log(HLG_LOG_INFO, "", 0, s, len);
 }

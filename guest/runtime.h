@@ -8,8 +8,12 @@
 #include <hyperlight/abi.h>
 #include <hyperlight/guest.h>
 
-#include "libc/libc_internal.h"
 #include "wire.h"
+
+/* Marks the runtime's small, often-written state (the PEB copy, heap and registry bookkeeping,
+ * the call state): guest.ld puts it right after .data, so that the first run writes both in one
+ * page, a single page fault, wherever the guest's own variables put the rest of .bss. */
+#define HLG_HOT __attribute__((section(".bss.hlg_hot")))
 
 /* The PEB as the host wrote it, copied at start-up. */
 extern hl_abi_peb hlg__peb;
@@ -43,6 +47,26 @@ int hlg__out_commit(const hl__wire_writer *w);
 /* Input stack: the top element (0, or -1 when empty/corrupt); hlg__in_pop removes it. */
 int hlg__in_top(const uint8_t **msg, size_t *len, uint64_t *elem);
 void hlg__in_pop(uint64_t elem);
+
+static inline uint64_t hlg__rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+/* Takes the CONTEXT message off the top of the input stack, if there is one (context.c), and
+ * hands it to the clocks (clock.c) and to rand (entropy.c). */
+void hlg__take_context(void);
+extern int hlg__streams_wanted; /* the host takes STREAM messages (last CONTEXT's flag) */
+void hlg__clock_context(const hl__wire_context *c, uint64_t tsc);
+void hlg__entropy_timeline(uint64_t seed);
+
+/* Sends n bytes to the host's stdout or stderr stream (HL_ABI_STREAM_*); returns how many went:
+ * n, or fewer only when the output stack is corrupt (stream.c). */
+size_t hlg__stream_write(uint8_t stream, const void *bytes, size_t n);
+/* Flushes stdout and stderr: at the end of init and of every call, and before an abort. */
+void hlg__streams_flush(void);
 
 /* Guest function registry. */
 typedef struct hlg__fn {

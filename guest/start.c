@@ -1,10 +1,6 @@
 /* start.c: guest start-up and the wait-for-call loop (one VM exit per call). */
 #include "runtime.h"
 
-#include <stdlib.h>
-
-#include "libc/libc_internal.h"
-
 HLG_HOT hl_abi_peb hlg__peb;
 
 /* FPU/SSE state across the park: saved to memory before the guest waits for a call and reloaded
@@ -13,7 +9,17 @@ static HLG_HOT _Alignas(16) uint8_t fpu_area[512];
 
 #define BAD_PEB_CODE 137
 
+typedef void (*init_fn)(void);
+extern init_fn __init_array_start[], __init_array_end[]; /* guest.ld */
+
 _Noreturn void hlg__start(const hl_abi_peb *peb);
+
+/* C and C++ constructors of the guest and its libraries, in link order. */
+static void run_constructors(void)
+{
+    for (init_fn *f = __init_array_start; f < __init_array_end; f++)
+        (*f)();
+}
 
 _Noreturn void hlg__start(const hl_abi_peb *peb)
 {
@@ -21,9 +27,10 @@ _Noreturn void hlg__start(const hl_abi_peb *peb)
     if (hlg__peb.magic != HL_ABI_PEB_MAGIC || hlg__peb.abi_version != HL_ABI_VERSION)
         hlg_abort(BAD_PEB_CODE, "host and guest ABI versions differ (guest has %u)",
                   HL_ABI_VERSION);
-    hlg__heap_init((void *)(uintptr_t)hlg__peb.heap.gpa, hlg__peb.heap.size);
-    srand((unsigned)(hlg__peb.seed ^ (hlg__peb.seed >> 32)));
+    hlg__take_context();
+    run_constructors();
     hlg_main();
+    hlg__streams_flush();
     if (hlg__send_signatures())
         hlg_abort(HL_ABI_ERR_TOO_BIG, "the guest's function table does not fit the output buffer");
     for (;;) {
@@ -31,6 +38,7 @@ _Noreturn void hlg__start(const hl_abi_peb *peb)
         hlg__exit(HL_ABI_PORT_DONE, 0);
         __asm__ volatile("fxrstor64 %0" : : "m"(fpu_area));
         hlg__reset_user_flags();
+        hlg__take_context();
         hlg__dispatch();
     }
 }

@@ -35,7 +35,7 @@ $(B)/lib/libhyperlight.so: $(LIB_OBJ)
 	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
 
 # ---- guest runtime ----
-$(B)/guest/%.o: %.c
+$(B)/guest/%.o: %.c | $(NEWLIB_BUILT)
 	@mkdir -p $(@D)
 	@$(call say,CC-GUEST,$<)
 	$(Q)$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
@@ -55,20 +55,22 @@ $(B)/lib/guest.ld: guest/guest.ld
 	$(Q)cp $< $@
 
 # ---- hl-cc: a script with this build tree's paths (make install writes one with PREFIX's) ----
+# $(1): the host API headers' parent, $(2): the runtime's headers, $(3): newlib's headers,
+# $(4): libhyperlight_guest.a and guest.ld, $(5): newlib's libc.a and libm.a, $(6): the script.
 define hlcc_script
-	sed -e 's|@CC@|$(CC)|g' -e 's|@GCC_INCLUDE@|$(GCC_INCLUDE)|g' \
-	    -e 's|@INCLUDE@|$(1)/include|g' -e 's|@GUEST_INCLUDE@|$(2)|g' -e 's|@LIBDIR@|$(3)|g' \
-	    -e 's|@CFLAGS@|$(filter-out -Werror -Iguest/include -Iinclude -Icommon -isystem $(GCC_INCLUDE) -nostdinc,$(GUEST_CFLAGS))|g' \
-	    -e 's|@LDFLAGS@|$(GUEST_LDFLAGS)|g' -e 's|@VERSION@|$(VERSION)|g' cli/hl-cc.in > $(4) && \
-	    chmod +x $(4)
+	sed -e 's|@CC@|$(CC)|g' -e 's|@GCC_INCLUDE@|$(GCC_INCLUDE)|g' -e 's|@INCLUDE@|$(1)/include|g' \
+	    -e 's|@GUEST_INCLUDE@|$(2)|g' -e 's|@LIBC_INCLUDE@|$(3)|g' -e 's|@LIBDIR@|$(4)|g' \
+	    -e 's|@LIBC_DIR@|$(5)|g' -e 's|@CODEGEN@|$(GUEST_CODEGEN) $(GUEST_FEATURES)|g' \
+	    -e 's|@LDFLAGS@|$(GUEST_LDFLAGS)|g' -e 's|@VERSION@|$(VERSION)|g' cli/hl-cc.in > $(6) && \
+	    chmod +x $(6)
 endef
 
 $(HLCC): cli/hl-cc.in Makefile
 	@mkdir -p $(@D)
 	@$(call say,GEN,$@)
-	$(Q)$(call hlcc_script,$(CURDIR),$(CURDIR)/guest/include,$(CURDIR)/$(B)/lib,$@)
+	$(Q)$(call hlcc_script,$(CURDIR),$(CURDIR)/guest/include,$(CURDIR)/$(NEWLIB)/include,$(CURDIR)/$(B)/lib,$(CURDIR)/$(NEWLIB)/lib,$@)
 
-GUEST_DEPS := $(HLCC) $(B)/lib/libhyperlight_guest.a $(B)/lib/guest.ld
+GUEST_DEPS := $(HLCC) $(B)/lib/libhyperlight_guest.a $(B)/lib/guest.ld $(NEWLIB_LIBS)
 
 $(B)/guests/%.elf: tests/guests/%.c $(GUEST_DEPS)
 	@mkdir -p $(@D)
@@ -102,10 +104,11 @@ $(B)/tests/unit_%: $(B)/host/tests/unit/%.o $(HARNESS_OBJ) $(B)/lib/libhyperligh
 	@$(call say,LD,$@)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
 
+# -lm: test_libm compares the guest's newlib with this glibc's libm.
 $(B)/tests/kvm_%: $(B)/host/tests/kvm/%.o $(HARNESS_OBJ) $(B)/lib/libhyperlight.a
 	@mkdir -p $(@D)
 	@$(call say,LD,$@)
-	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS) -lm
 
 # Tests find guests and programs of this build (build/ or build-san/) through these.
 TEST_ENV := HL_TEST_GUEST_DIR=$(B)/guests HL_TEST_BIN_DIR=$(B)/bin
@@ -143,13 +146,16 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/include/hyperlight $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	           $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/hyperlight/include
 	install -m 644 include/hyperlight/*.h $(DESTDIR)$(PREFIX)/include/hyperlight/
-	install -m 644 guest/include/*.h $(DESTDIR)$(PREFIX)/lib/hyperlight/include/
+	cp -R guest/include/. $(DESTDIR)$(PREFIX)/lib/hyperlight/include/
+	install -d $(DESTDIR)$(PREFIX)/lib/hyperlight/libc
+	cp -R $(NEWLIB)/include $(DESTDIR)$(PREFIX)/lib/hyperlight/libc/
+	install -m 644 $(NEWLIB_LIBS) $(DESTDIR)$(PREFIX)/lib/hyperlight/libc/
 	install -m 644 $(B)/lib/libhyperlight.a $(B)/lib/libhyperlight_guest.a $(B)/lib/guest.ld \
 	           $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/lib/libhyperlight.so $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libhyperlight.so
 	install -m 755 $(B)/bin/hl-run $(DESTDIR)$(PREFIX)/bin/
-	$(call hlcc_script,$(PREFIX),$(PREFIX)/lib/hyperlight/include,$(PREFIX)/lib,$(DESTDIR)$(PREFIX)/bin/hl-cc)
+	$(call hlcc_script,$(PREFIX),$(PREFIX)/lib/hyperlight/include,$(PREFIX)/lib/hyperlight/libc/include,$(PREFIX)/lib,$(PREFIX)/lib/hyperlight/libc,$(DESTDIR)$(PREFIX)/bin/hl-cc)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' mk/hyperlight.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/hyperlight.pc
 

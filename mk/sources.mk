@@ -2,7 +2,7 @@
 LIB_SRC := $(wildcard src/*.c) $(wildcard common/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/host/%.o)
 
-GUEST_SRC := $(wildcard guest/*.c) $(wildcard guest/libc/*.c) $(wildcard common/*.c)
+GUEST_SRC := $(wildcard guest/*.c) $(wildcard common/*.c)
 GUEST_ASM := $(wildcard guest/*.S)
 GUEST_OBJ := $(GUEST_SRC:%.c=$(B)/guest/%.o) $(GUEST_ASM:%.S=$(B)/guest/%.o)
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "bstack.h"
+#include "context.h"
 #include "error.h"
 #include "run.h"
 #include "sandbox.h"
@@ -103,7 +104,7 @@ static int start_call(hl_sandbox *sb, const hl__sig *sig, const hl_value *args, 
         hl__bstack_reset(&sb->mem, sb->layout.r[HL_R_OUTPUT]) ||
         hl__bstack_push(&sb->mem, sb->layout.r[HL_R_INPUT], sb->enc, n, &why))
         return hl__fail(HL_ETOOBIG, "arguments to '%s' do not fit the input buffer", sig->name);
-    return 0;
+    return hl__push_context(sb);
 }
 
 HL_API int hl_sandbox_call(hl_sandbox *sb, const char *name, const hl_value *args, size_t nargs,

@@ -113,6 +113,17 @@ static int host_call(hl_sandbox *sb)
     return n ? push_input(sb, n) : reply_error(sb, HL_ABI_ERR_TOO_BIG, "reply too big");
 }
 
+static int forward_stream(hl_sandbox *sb, hl__wire_reader *r)
+{
+    hl__wire_stream out;
+    if (hl__wire_decode_stream(r, &out))
+        return protocol(sb, "stream output", r->why);
+    if (sb->cfg.output_fn && out.len)
+        sb->cfg.output_fn(sb->cfg.output_user, (hl_stream)out.stream, out.bytes, out.len);
+    return 0;
+}
+
+/* The log port carries LOG records and STREAM output. */
 static int forward_log(hl_sandbox *sb)
 {
     hl__wire_reader r;
@@ -120,6 +131,8 @@ static int forward_log(hl_sandbox *sb)
     int rc = pop_message(sb, &r);
     if (rc)
         return rc;
+    if (hl__wire_kind(r.p, r.len) == HL_ABI_MSG_STREAM)
+        return forward_stream(sb, &r);
     if (hl__wire_decode_log(&r, &log))
         return protocol(sb, "log record", r.why);
     if (sb->cfg.log_fn && log.level <= (unsigned)sb->cfg.log_level) {

@@ -12,6 +12,7 @@
 
 #include "bstack.h"
 #include "config.h"
+#include "context.h"
 #include "cpu.h"
 #include "elf.h"
 #include "error.h"
@@ -314,6 +315,8 @@ HL_API int hl_sandbox_init(hl_sandbox *sb)
     if (sb->state != HL_STATE_CREATED)
         return hl__fail(HL_ESTATE, "sandbox is already initialised");
     int rc = write_host_fn_table(sb);
+    if (!rc)
+        rc = hl__push_context(sb);
     if (rc)
         return rc;
     sb->in_call = 1;

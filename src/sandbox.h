@@ -52,6 +52,7 @@ struct hl_sandbox {
     uint64_t guest_id; /* hash of the ELF and the layout: which snapshots fit */
     hl_snapshot *base; /* memory equals this snapshot except the pages dirty tracks */
     uint64_t calls_since_base;
+    uint64_t timeline_seed; /* the guest's rand seed for this memory (context.c); 0: draw anew */
     hl__dirty dirty;
     hl_interrupt_handle *interrupt; /* shared with hl_sandbox_interrupt_handle callers */
     hl__param_list **param_lists;   /* what hl_sandbox_guest_function handed out, until destroy */

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "context.h"
 #include "error.h"
 #include "hyperlight/abi.h"
 #include "fileio.h"
@@ -140,6 +141,7 @@ static int replace_tainted_vm(hl_sandbox *sb)
 /* Memory back to s: copy the changed pages when s is the base, else map s copy-on-write. */
 static int restore_memory(hl_sandbox *sb, hl_snapshot *s)
 {
+    hl__new_timeline(sb);
     if (s == sb->base)
         return hl__dirty_restore(&sb->dirty, sb->vm, &sb->mem, s->mem);
     if (!hl__snapshot_map(s, sb->mem.base, PROT_READ | PROT_WRITE))
@@ -222,6 +224,8 @@ static void take_config(hl_sandbox *sb, const hl_config *cfg, const hl_snapshot 
     sb->cfg.log_level = cfg->log_level;
     sb->cfg.log_fn = cfg->log_fn;
     sb->cfg.log_user = cfg->log_user;
+    sb->cfg.output_fn = cfg->output_fn;
+    sb->cfg.output_user = cfg->output_user;
     sb->cfg.reset_after_call = cfg->reset_after_call;
 }
 

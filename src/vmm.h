@@ -77,6 +77,9 @@ int hl__vm_run(hl__vm *vm, hl__exit *exit);
 void hl__vm_kick_flag(hl__vm *vm);
 void hl__vm_clear_kick(hl__vm *vm);
 
+/* The vCPU's TSC rate in kHz (what the guest's rdtsc counts), or 0 when KVM cannot tell. */
+uint32_t hl__vm_tsc_khz(hl__vm *vm);
+
 /* 1 once an exit left an instruction for the hypervisor to finish on the next run (an IN, MMIO,
  * string I/O): the vCPU must not be resumed elsewhere nor recycled; restores replace it. */
 int hl__vm_tainted(const hl__vm *vm);

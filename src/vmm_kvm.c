@@ -38,6 +38,42 @@ static int kvm_errno;
 static size_t kvm_run_size;
 static int kvm_sync_regs; /* KVM_CAP_SYNC_REGS covers regs and sregs: load them without ioctls */
 
+/* The CPUID every vCPU is given: what KVM supports on this host, read once. Without it a vCPU
+ * reports almost no features, and the guest cannot tell that it may use RDRAND (getentropy). */
+#define CPUID_MAX_ENTRIES 256
+static struct {
+    struct kvm_cpuid2 head;
+    struct kvm_cpuid_entry2 entries[CPUID_MAX_ENTRIES];
+} kvm_cpuid;
+static int kvm_cpuid_ok;
+
+/* The guest runs with CR4.OSXSAVE clear, and its saved state holds x87 and SSE only (the vCPU
+ * state check insists on XSTATE_BV within 0x3): so no XSAVE, AVX or AVX-512 is offered. */
+#define CPUID_1_ECX_HIDDEN                                                                         \
+    (X86_CPUID_1_ECX_FMA | X86_CPUID_1_ECX_XSAVE | X86_CPUID_1_ECX_OSXSAVE | X86_CPUID_1_ECX_AVX | \
+     X86_CPUID_1_ECX_F16C)
+
+static void hide_xsave_features(struct kvm_cpuid_entry2 *e)
+{
+    if (e->function == 1)
+        e->ecx &= ~CPUID_1_ECX_HIDDEN;
+    if (e->function == 7 && e->index == 0) {
+        e->ebx &= ~X86_CPUID_7_EBX_AVX_FAMILY;
+        e->ecx &= ~X86_CPUID_7_ECX_AVX_FAMILY;
+        e->edx &= ~X86_CPUID_7_EDX_AVX_FAMILY;
+    }
+    if (e->function == 0xd)
+        e->eax = e->ebx = e->ecx = e->edx = 0;
+}
+
+static void read_supported_cpuid(int fd)
+{
+    kvm_cpuid.head.nent = CPUID_MAX_ENTRIES;
+    kvm_cpuid_ok = ioctl(fd, KVM_GET_SUPPORTED_CPUID, &kvm_cpuid) == 0;
+    for (uint32_t i = 0; kvm_cpuid_ok && i < kvm_cpuid.head.nent; i++)
+        hide_xsave_features(&kvm_cpuid.entries[i]);
+}
+
 static void open_kvm(void)
 {
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -57,6 +93,7 @@ static void open_kvm(void)
     int sync = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
     kvm_sync_regs = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
                                     (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+    read_supported_cpuid(fd);
     kvm_fd = fd; /* process-wide, kept open for the life of the process */
 }
 
@@ -101,12 +138,30 @@ static int create_fds(hl__vm *vm, void *mem, size_t size)
     vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
     if (vm->vcpu_fd < 0)
         return hl__fail(HL_EKVM, "KVM_CREATE_VCPU: %s", strerror(errno));
+    if (kvm_cpuid_ok && ioctl(vm->vcpu_fd, KVM_SET_CPUID2, &kvm_cpuid) < 0)
+        return hl__fail(HL_EKVM, "KVM_SET_CPUID2: %s", strerror(errno));
     vm->run_size = kvm_run_size;
     void *run = mmap(NULL, kvm_run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
     if (run == MAP_FAILED)
         return hl__fail(HL_EKVM, "mmap kvm_run: %s", strerror(errno));
     vm->run = run;
     return 0;
+}
+
+/* The vCPUs' TSC rate: KVM gives every vCPU the host's rate unless told otherwise (we never do),
+ * so the first vCPU's answer holds for the process. */
+static _Atomic uint32_t tsc_khz_cache; /* 0: not asked yet; TSC_KHZ_UNKNOWN: KVM could not say */
+#define TSC_KHZ_UNKNOWN UINT32_MAX
+
+uint32_t hl__vm_tsc_khz(hl__vm *vm)
+{
+    uint32_t khz = tsc_khz_cache;
+    if (!khz) {
+        int r = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
+        khz = r > 0 ? (uint32_t)r : TSC_KHZ_UNKNOWN;
+        tsc_khz_cache = khz;
+    }
+    return khz == TSC_KHZ_UNKNOWN ? 0 : khz;
 }
 
 static void close_vm(hl__vm *vm)

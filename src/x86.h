@@ -20,6 +20,17 @@
 #define X86_CR0_NE (1ull << 5)
 #define X86_CR0_WP (1ull << 16)
 #define X86_CR0_PG (1ull << 31)
+/* CPUID feature bits the library hides from guests (vmm_kvm.c): the XSAVE family. */
+#define X86_CPUID_1_ECX_FMA (1u << 12)
+#define X86_CPUID_1_ECX_XSAVE (1u << 26)
+#define X86_CPUID_1_ECX_OSXSAVE (1u << 27)
+#define X86_CPUID_1_ECX_AVX (1u << 28)
+#define X86_CPUID_1_ECX_F16C (1u << 29)
+/* leaf 7.0: AVX2 (EBX 5), AVX-512 F/DQ/IFMA/PF/ER/CD/BW/VL (EBX 16,17,21,26..28,30,31), the
+ * AVX-512 and AMX extensions in ECX and EDX */
+#define X86_CPUID_7_EBX_AVX_FAMILY 0xDC230020u
+#define X86_CPUID_7_ECX_AVX_FAMILY 0x00005842u
+#define X86_CPUID_7_EDX_AVX_FAMILY 0x03C0010Cu
 #define X86_CR4_PAE (1ull << 5)
 #define X86_CR4_OSFXSR (1ull << 9)
 #define X86_CR4_OSXMMEXCPT (1ull << 10)

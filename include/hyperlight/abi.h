@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#define HL_ABI_VERSION 1u
+#define HL_ABI_VERSION 2u
 #define HL_ABI_PAGE_SIZE 4096u
 
 /* ---- Ports: the guest leaves the VM with `out dx, eax` (32-bit, one item) to one of these.
@@ -15,7 +15,7 @@
 #define HL_ABI_PORT_DONE 0xE0u
 /* HOST_CALL: a CALL message is on the output stack; the host replies on the input stack. */
 #define HL_ABI_PORT_HOST_CALL 0xE4u
-/* LOG: a LOG message is on the output stack; the host pops it and resumes. */
+/* LOG: a LOG or STREAM message is on the output stack; the host pops it and resumes. */
 #define HL_ABI_PORT_LOG 0xE8u
 /* ABORT: eax = abort code; a NUL-terminated message is in the panic region. */
 #define HL_ABI_PORT_ABORT 0xECu
@@ -71,6 +71,9 @@ _Static_assert(__builtin_offsetof(hl_abi_peb, image) == 120, "hl_abi_peb.image o
  * RESULT      = value
  * ERROR       = i32 code (HL_ABI_ERR_*), string-body message
  * LOG         = u8 level, u32 line, string-body file, string-body message
+ * STREAM      = u8 stream (1 stdout, 2 stderr), u32 len, len bytes (any bytes)
+ * CONTEXT     = u64 realtime_ns, u64 monotonic_ns, u32 tsc_khz (0 = unknown), u32 flags,
+ *               u64 seed
  * SIGS        = u16 count,
  *               count x (u16 name_len, name[name_len], u8 ret_type, u8 nparams, u8 type[nparams])
  * value       = u8 type (hl_type), then by type:
@@ -85,6 +88,18 @@ _Static_assert(__builtin_offsetof(hl_abi_peb, image) == 120, "hl_abi_peb.image o
 #define HL_ABI_MSG_ERROR 3u
 #define HL_ABI_MSG_LOG 4u
 #define HL_ABI_MSG_SIGS 5u
+/* Guest -> host through HL_ABI_PORT_LOG: bytes the guest wrote to stdout or stderr. */
+#define HL_ABI_MSG_STREAM 6u
+/* Host -> guest, on top of the input stack when init or a call starts (under it: the CALL): the
+ * host's clocks at that moment, the guest TSC's rate, and the seed of this memory's timeline (a
+ * new value after every restore and in every new sandbox). */
+#define HL_ABI_MSG_CONTEXT 7u
+#define HL_ABI_CONTEXT_SIZE 33u /* bytes of a CONTEXT message (+ 8 for its back-pointer) */
+/* CONTEXT flags. STREAMS: the host takes stdout/stderr (STREAM messages); without it the guest
+ * drops those bytes and never leaves the VM for them. */
+#define HL_ABI_CONTEXT_STREAMS 1u
+#define HL_ABI_STREAM_STDOUT 1u
+#define HL_ABI_STREAM_STDERR 2u
 
 #define HL_ABI_MAX_NAME 128u
 #define HL_ABI_MAX_FUNCTIONS 1024u

@@ -112,6 +112,19 @@ typedef struct hl_log_record {
 /* Receives guest logs on the thread that is calling into the sandbox. */
 typedef void (*hl_log_fn)(void *user, const hl_log_record *rec);
 
+/* The guest's standard output streams. */
+typedef enum hl_stream {
+    HL_STREAM_STDOUT = 1,
+    HL_STREAM_STDERR = 2,
+} hl_stream;
+
+/* Receives bytes the guest wrote to stdout or stderr, exactly as written (any bytes, NUL and
+ * invalid UTF-8 included; not NUL-terminated), on the thread that is calling into the sandbox.
+ * `bytes` is valid only during the callback. The guest buffers its streams and flushes them at the
+ * end of init and of every call, before an abort, and whenever a buffer fills, so a call's output
+ * arrives while the call runs and before it returns; pieces arrive in order, split anywhere. */
+typedef void (*hl_output_fn)(void *user, hl_stream stream, const uint8_t *bytes, size_t len);
+
 /* Limits checked by hl_sandbox_new (HL_ECONFIG otherwise). Sizes are rounded up to 4 KiB. */
 #define HL_MIN_STACK_SIZE (16u * 1024)
 #define HL_MAX_STACK_SIZE (256u * 1024 * 1024)
@@ -138,7 +151,10 @@ typedef struct hl_config {
     size_t memory_limit;    /* most guest memory a sandbox may have, image included: an ELF or
                                snapshot that needs more is refused with HL_ECONFIG before its
                                bytes are read; default 256 MiB, at most HL_MAX_GUEST_MEMORY */
-    uint64_t reserved[8];   /* 0 (hl_config_init): room for later fields, so that the struct keeps
+    hl_output_fn output_fn; /* NULL (default): the guest's stdout/stderr bytes are dropped in the
+                               guest, which then never leaves the VM for them */
+    void *output_user;      /* passed to output_fn */
+    uint64_t reserved[6];   /* 0 (hl_config_init): room for later fields, so that the struct keeps
                                its size and a program built against this header keeps working
                                with a later library; a non-zero value is refused (HL_ECONFIG) */
 } hl_config;
@@ -262,7 +278,8 @@ HL_API HL_WARN_UNUSED int hl_sandbox_restore(hl_sandbox *sb, hl_snapshot *snap);
 
 /* Creates a sandbox in the state of snap, without re-running guest init, sharing snap's memory
  * copy-on-write with every other sandbox made from it. Sizes come from the snapshot; from cfg
- * (NULL = defaults) only time_limit_ms, log_level, log_fn, log_user and reset_after_call are used.
+ * (NULL = defaults) only time_limit_ms, log_level, log_fn, log_user, output_fn, output_user and
+ * reset_after_call are used.
  * If snap's guest was given host functions, register the same names and signatures and call
  * hl_sandbox_init, which then only checks them (HL_EMISMATCH if they differ); otherwise the
  * sandbox is ready to call at once. HL_ECONFIG when snap's memory exceeds cfg's memory_limit.

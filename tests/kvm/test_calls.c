@@ -1,6 +1,7 @@
 /* test_calls.c: calling guest functions: every type round-trips bit-exactly, many-argument calls,
  * argument checks and their exact errors, big arguments, guest failures, state across calls. */
 
+#include "hyperlight/abi.h"
 #include "kvm_common.h"
 
 /* ---- round trips of every type ---- */
@@ -447,8 +448,10 @@ TEST(call_argument_bigger_than_input_buffer_fails_with_ETOOBIG)
 TEST(call_argument_exactly_filling_input_buffer_works_and_one_more_byte_fails)
 {
     /* CALL message: kind, nargs, u16 name_len, "EchoBytes", then the value: type, u32 len, data;
-     * the stack holds it after the 8-byte stack pointer and before an 8-byte back-pointer. */
-    const size_t input = 64 * 1024, overhead = 1 + 1 + 2 + 9 + 1 + 4, room = input - 16;
+     * the stack holds it after the 8-byte stack pointer and before an 8-byte back-pointer, and
+     * the CONTEXT message with its back-pointer above it. */
+    const size_t input = 64 * 1024, overhead = 1 + 1 + 2 + 9 + 1 + 4;
+    const size_t room = input - 16 - (HL_ABI_CONTEXT_SIZE + 8);
     uint8_t *data = calloc(1, input);
     CHECK(data);
     hl_sandbox *sb = ready_sandbox(NULL);

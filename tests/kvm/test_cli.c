@@ -5,6 +5,7 @@
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvm_common.h"
@@ -212,8 +213,10 @@ TEST(cli_eleven_arguments_of_all_types_print_and_return)
     require_kvm();
     CHECK_RUN(ARGV(G, "PrintElevenArgs", "str:hello", "42", "i64:-5", "four", "five", "true",
                    "false", "u32:7", "u64:9", "f32:1.5", "f64:2.25"),
-              0, "msg:hello 42 -5 four five true false 7 9 1.500 2.250\n",
-              "[guest INFO] msg:hello 42 -5 four five true false 7 9 1.500 2.250\n");
+              0,
+              "msg:hello 42 -5 four five true false 7 9 1.500 2.250\n" /* printed by the guest */
+              "msg:hello 42 -5 four five true false 7 9 1.500 2.250\n" /* its result */,
+              "");
 }
 
 TEST(cli_void_result_prints_nothing)
@@ -222,10 +225,11 @@ TEST(cli_void_result_prints_nothing)
     CHECK_RUN(ARGV(G, "LogMessage", "quiet", "5"), 0, "", "");
 }
 
-TEST(cli_guest_output_goes_to_stderr)
+TEST(cli_guest_stdout_is_written_byte_for_byte_before_the_result)
 {
     require_kvm();
-    CHECK_RUN(ARGV(G, "PrintOutput", "hello"), 0, "5\n", "[guest INFO] hello\n");
+    CHECK_RUN(ARGV(G, "PrintOutput", "hello"), 0, "hello5\n", "");
+    CHECK_RUN(ARGV(G, "WriteStream", "2", "to stderr\n"), 0, "10\n", "to stderr\n");
 }
 
 TEST(cli_log_level_option_shows_debug_records)
@@ -240,7 +244,37 @@ TEST(cli_log_level_option_shows_debug_records)
     CHECK_CONTAINS(r.err, "simpleguest.c:");
     size_t n = strlen(r.err);
     CHECK(n > 8 && strcmp(r.err + n - 8, "] shown\n") == 0);
-    CHECK_RUN(ARGV("--log-level", "off", G, "PrintOutput", "x"), 0, "1\n", "");
+    CHECK_RUN(ARGV("--log-level", "off", G, "PrintOutput", "x"), 0, "x1\n", ""); /* not a log */
+}
+
+/* A snapshot file written by one process and loaded by another: the clock there is the new
+ * process's host time, not the time the snapshot was taken, and rand() starts elsewhere. */
+TEST(cli_clock_and_rand_are_fresh_in_a_snapshot_file_loaded_by_another_process)
+{
+    run_result r;
+    char path[4096], lib[4096];
+    require_kvm();
+    snprintf(path, sizeof path, "%s/hl-cli-time-%d.hls",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+    test_file_path(lib, sizeof lib, "HL_TEST_GUEST_DIR", "build/guests", "libcguest.elf");
+    run_cli(ARGV("--save-snapshot", path, lib), &r);
+    CHECK_STREQ(r.err, "");
+    CHECK_EQ(r.status, 0);
+    struct timespec pause = {1, 100000000}, now;
+    nanosleep(&pause, NULL); /* the file's memory was taken at least 1.1 s before the load */
+    run_cli(ARGV("--snapshot", path, "Realtime"), &r);
+    clock_gettime(CLOCK_REALTIME, &now);
+    CHECK_STREQ(r.err, "");
+    CHECK_EQ(r.status, 0);
+    unsigned long long guest = strtoull(r.out, NULL, 10);
+    unsigned long long host =
+        (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec;
+    CHECK(guest <= host + 50000000ull && guest + 1000000000ull >= host);
+    run_result a, b;
+    run_cli(ARGV("--snapshot", path, "Rand"), &a);
+    run_cli(ARGV("--snapshot", path, "Rand"), &b);
+    CHECK(a.status == 0 && b.status == 0 && strcmp(a.out, b.out) != 0);
+    unlink(path);
 }
 
 TEST(cli_heap_and_stack_options_apply)
@@ -314,8 +348,9 @@ static const hl_test tests[] = {
     TEST_ENTRY(cli_bytes_argument_from_file),
     TEST_ENTRY(cli_eleven_arguments_of_all_types_print_and_return),
     TEST_ENTRY(cli_void_result_prints_nothing),
-    TEST_ENTRY(cli_guest_output_goes_to_stderr),
+    TEST_ENTRY(cli_guest_stdout_is_written_byte_for_byte_before_the_result),
     TEST_ENTRY(cli_log_level_option_shows_debug_records),
+    TEST_ENTRY(cli_clock_and_rand_are_fresh_in_a_snapshot_file_loaded_by_another_process),
     TEST_ENTRY(cli_heap_and_stack_options_apply),
     TEST_ENTRY(cli_guest_abort_exits_1_with_code_and_message),
     TEST_ENTRY(cli_guest_failure_exits_1),

@@ -94,9 +94,10 @@ TEST(assert_failure_aborts_with_code_134_expression_file_and_line)
     hl_sandbox_destroy(sb);
 }
 
-TEST(double_free_aborts_with_code_135)
+TEST(libc_abort_ends_the_call_with_code_134)
 {
-    check_call_poisons("DoubleFree", NULL, 0, HL_EABORT, FRAGMENTS("guest aborted (code 135): "));
+    check_call_poisons("CallAbort", NULL, 0, HL_EABORT,
+                       FRAGMENTS("guest aborted (code 134): the guest raised signal 6 (abort)"));
 }
 
 /* ---- the stack ---- */
@@ -446,7 +447,7 @@ static const hl_test tests[] = {
     TEST_ENTRY(abort_message_control_characters_are_neutralised),
     TEST_ENTRY(abort_with_long_message_is_truncated_not_overflowed),
     TEST_ENTRY(assert_failure_aborts_with_code_134_expression_file_and_line),
-    TEST_ENTRY(double_free_aborts_with_code_135),
+    TEST_ENTRY(libc_abort_ends_the_call_with_code_134),
     TEST_ENTRY(stack_overflow_by_recursion_hits_guard_page),
     TEST_ENTRY(stack_overflow_by_unbounded_recursion_hits_guard_page),
     TEST_ENTRY(stack_overflow_by_large_local_array_hits_guard_page),

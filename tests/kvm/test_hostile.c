@@ -175,7 +175,7 @@ TEST(every_fault_test_faults_checks_is_undone_by_restore)
     SIMPLE("GuestAbortWithMessage", HL_ARGS(hl_i32(3), hl_str("cheese")), HL_EABORT,
            "guest aborted (code 3): cheese");
     SIMPLE("GuestAssert", HL_ARGS(hl_i32(0)), HL_EABORT, "guest aborted (code 134): assertion");
-    SIMPLE("DoubleFree", NOARGS, HL_EABORT, "guest aborted (code 135): ");
+    SIMPLE("CallAbort", NOARGS, HL_EABORT, "guest aborted (code 134): the guest raised signal 6");
     SIMPLE("StackOverflow", HL_ARGS(hl_i32(0)), HL_ESTACKOVERFLOW,
            "guest stack overflow: access to the guard page at 0x");
     SIMPLE("LargeVar", NOARGS, HL_ESTACKOVERFLOW, "guest stack overflow: access to the guard");
