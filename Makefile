@@ -50,4 +50,5 @@ include mk/rules.mk
 include mk/bench.mk
 include mk/fuzz.mk
 include mk/soak.mk
+include mk/examples.mk
 include mk/vmtest.mk

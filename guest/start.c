@@ -14,6 +14,19 @@ extern init_fn __init_array_start[], __init_array_end[]; /* guest.ld */
 
 _Noreturn void hlg__start(const hl_abi_peb *peb);
 
+/* The canary of code built with -fstack-protector* (hl-cc makes it a global: there is no thread
+ * pointer), set from the PEB's seed before any such code runs; its low byte is 0, as glibc's, so
+ * string overflows cannot reproduce it. */
+uintptr_t __stack_chk_guard;
+_Noreturn void __stack_chk_fail(void);
+
+#define STACK_SMASHED_CODE 139
+
+_Noreturn void __stack_chk_fail(void)
+{
+    hlg_abort(STACK_SMASHED_CODE, "stack smashing detected (a -fstack-protector canary changed)");
+}
+
 /* C and C++ constructors of the guest and its libraries, in link order. */
 static void run_constructors(void)
 {
@@ -24,6 +37,7 @@ static void run_constructors(void)
 _Noreturn void hlg__start(const hl_abi_peb *peb)
 {
     hlg__peb = *peb;
+    __stack_chk_guard = (uintptr_t)(hlg__peb.seed * 0x9e3779b97f4a7c15ull) & ~(uintptr_t)0xff;
     if (hlg__peb.magic != HL_ABI_PEB_MAGIC || hlg__peb.abi_version != HL_ABI_VERSION)
         hlg_abort(BAD_PEB_CODE, "host and guest ABI versions differ (guest has %u)",
                   HL_ABI_VERSION);

@@ -87,4 +87,4 @@ $(FUZZ_B)/gen_seeds: tests/fuzz/gen_seeds.c common/wire.c
 fuzz-clean:
 	rm -rf $(FUZZ_B)
 
--include $(shell find $(FUZZ_B) -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_B) -name '*.d' -type f 2>/dev/null)

@@ -137,8 +137,9 @@ valgrind: all $(KVM_TESTS)
 
 # ---- demo ----
 .PHONY: demo
-demo: $(B)/bin/hello_host $(B)/guests/hello_guest.elf
+demo: $(B)/bin/hello_host $(B)/guests/hello_guest.elf examples
 	$(B)/bin/hello_host $(B)/guests/hello_guest.elf World
+	$(B)/bin/json_host $(B)/guests/json_guest.elf
 
 # ---- install ----
 .PHONY: install
@@ -156,7 +157,9 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libhyperlight.so
 	install -m 755 $(B)/bin/hl-run $(DESTDIR)$(PREFIX)/bin/
 	$(call hlcc_script,$(PREFIX),$(PREFIX)/lib/hyperlight/include,$(PREFIX)/lib/hyperlight/libc/include,$(PREFIX)/lib,$(PREFIX)/lib/hyperlight/libc,$(DESTDIR)$(PREFIX)/bin/hl-cc)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' mk/hyperlight.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e "s|@GUEST_CFLAGS@|$$($(DESTDIR)$(PREFIX)/bin/hl-cc --cflags)|" \
+	    -e "s|@GUEST_LIBS@|$$($(DESTDIR)$(PREFIX)/bin/hl-cc --libs)|" mk/hyperlight.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/hyperlight.pc
 
 .PHONY: clean format format-check help
@@ -172,7 +175,8 @@ format-check:
 
 help:
 	@echo "make            build libraries, hl-run, hl-cc, example and test guests"
-	@echo "make demo       build and run the example host + guest"
+	@echo "make demo       build and run the example hosts + guests (hello, and cJSON)"
+	@echo "make examples   build examples/json: cJSON from Debian's source package, with hl-cc"
 	@echo "make test       build and run every test (SANITIZE=1 for ASan+UBSan)"
 	@echo "make install    install under PREFIX (default /usr/local)"
 	@echo "make valgrind   the KVM tests under valgrind memcheck"
@@ -184,4 +188,4 @@ help:
 	@echo "make vm-test    the KVM tests inside an emulated machine (hosts without /dev/kvm)"
 	@echo "make clean      remove build/"
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)

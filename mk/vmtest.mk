@@ -4,17 +4,20 @@
 #                   (tests/vm/kit.sh: qemu-system-x86 and busybox-static installed when missing, a
 #                   Debian kernel downloaded and unpacked) and runs every tests/kvm binary inside
 #                   QEMU's emulated AMD CPU with SVM, where the kernel's kvm_amd gives a real
-#                   /dev/kvm (tests/vm/run.sh). About 10x slower than on a KVM host.
+#                   /dev/kvm (tests/vm/run.sh), then the examples' host programs (their checks
+#                   fail the run). About 10x slower than on a KVM host.
 VM_B := build-vm$(if $(filter 1,$(SANITIZE)),-san)
 VM_KIT := build-vm/kit
 VM_SECONDS ?= 3000
 
 .PHONY: vm-test
 vm-test:
-	$(MAKE) B=$(VM_B) HL_EXTRA_CFLAGS=-DX86_TYPE_TSS64_LOADED=9 all kvm-tests-build
+	$(MAKE) B=$(VM_B) HL_EXTRA_CFLAGS=-DX86_TYPE_TSS64_LOADED=9 all kvm-tests-build examples
 	tests/vm/kit.sh $(VM_KIT)
 	@printf '%s\n' '#!/bin/sh' 'cd $(CURDIR) || exit 1' \
 	    'export HL_TEST_GUEST_DIR=$(VM_B)/guests HL_TEST_BIN_DIR=$(VM_B)/bin HL_TEST_TIMEOUT=600' \
 	    'export TMPDIR=/dev/shm # a tmpfs (the host /tmp comes over 9p, which has no FIFOs)' \
-	    'tests/run.sh $(VM_B)/tests/kvm_test_*' > $(VM_B)/vm-test.sh
+	    'tests/run.sh $(VM_B)/tests/kvm_test_*; rc=$$?' \
+	    'echo "== examples/json: cJSON in a sandbox"' \
+	    '$(VM_B)/bin/json_host $(VM_B)/guests/json_guest.elf || rc=1' 'exit $$rc' > $(VM_B)/vm-test.sh
 	tests/vm/run.sh $(VM_KIT) $(VM_SECONDS) $(VM_B)/vm-test.sh
