@@ -53,6 +53,11 @@
 #define SEL_UDATA (0x18 | 3)
 #define SEL_UCODE (0x20 | 3)
 #define SEL_TSS 0x28
+/* TR's type as loaded: busy (11), as VMX requires; make vm-test's emulated SVM wants available
+ * (9) and passes it, as for the library (src/x86.h). */
+#ifndef X86_TYPE_TSS64_LOADED
+#define X86_TYPE_TSS64_LOADED 0xb
+#endif
 #define TSS_SIZE 104u
 #define TSS_RSP0 4u
 #define TSS_IOMAP_BASE 102u
@@ -214,7 +219,7 @@ static int load_registers(floor_vm *v)
     struct kvm_segment tr = {.base = GPA_TSS,
                              .limit = TSS_SIZE + IOMAP_BYTES - 1,
                              .selector = SEL_TSS,
-                             .type = 0xb,
+                             .type = X86_TYPE_TSS64_LOADED,
                              .present = 1};
     s.tr = tr;
     s.gdt.base = GPA_GDT;
