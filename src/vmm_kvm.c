@@ -41,9 +41,9 @@ static int kvm_sync_regs; /* KVM_CAP_SYNC_REGS covers regs and sregs: load them 
 /* The CPUID every vCPU is given: what KVM supports on this host, read once. Without it a vCPU
  * reports almost no features, and the guest cannot tell that it may use RDRAND (getentropy). */
 #define CPUID_MAX_ENTRIES 256
-static struct {
+static union { /* a kvm_cpuid2 with room for CPUID_MAX_ENTRIES entries */
     struct kvm_cpuid2 head;
-    struct kvm_cpuid_entry2 entries[CPUID_MAX_ENTRIES];
+    uint8_t room[sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2)];
 } kvm_cpuid;
 static int kvm_cpuid_ok;
 
@@ -71,7 +71,7 @@ static void read_supported_cpuid(int fd)
     kvm_cpuid.head.nent = CPUID_MAX_ENTRIES;
     kvm_cpuid_ok = ioctl(fd, KVM_GET_SUPPORTED_CPUID, &kvm_cpuid) == 0;
     for (uint32_t i = 0; kvm_cpuid_ok && i < kvm_cpuid.head.nent; i++)
-        hide_xsave_features(&kvm_cpuid.entries[i]);
+        hide_xsave_features(&kvm_cpuid.head.entries[i]);
 }
 
 static void open_kvm(void)

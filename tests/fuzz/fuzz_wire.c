@@ -145,6 +145,33 @@ static void check_log(const uint8_t *data, size_t size)
     free(buf);
 }
 
+/* STREAM: any bytes; the view lies inside the input and covers exactly its tail. */
+static void check_stream(const uint8_t *data, size_t size)
+{
+    hl__wire_reader r;
+    hl__wire_stream out;
+    hl__wire_reader_init(&r, data, size);
+    if (!decoded(hl__wire_decode_stream(&r, &out), &r))
+        return;
+    REQUIRE(out.stream == HL_ABI_STREAM_STDOUT || out.stream == HL_ABI_STREAM_STDERR);
+    REQUIRE(size == 6 + out.len && out.bytes == data + 6);
+}
+
+/* CONTEXT: fixed size; re-encoding gives the same bytes, and one byte less does not fit. */
+static void check_context(const uint8_t *data, size_t size)
+{
+    hl__wire_reader r;
+    hl__wire_context c;
+    uint8_t buf[HL_ABI_CONTEXT_SIZE];
+    hl__wire_reader_init(&r, data, size);
+    if (!decoded(hl__wire_decode_context(&r, &c), &r))
+        return;
+    REQUIRE(size == HL_ABI_CONTEXT_SIZE);
+    size_t len = hl__wire_encode_context(buf, sizeof buf, &c);
+    require_same_bytes(data, size, buf, len);
+    REQUIRE(hl__wire_encode_context(buf, sizeof buf - 1, &c) == 0);
+}
+
 /* SIGS: a header, then count signatures, then nothing. Re-encoded with the writer. */
 static void check_sigs(const uint8_t *data, size_t size)
 {
@@ -193,6 +220,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_result(data, size);
     check_error(data, size);
     check_log(data, size);
+    check_stream(data, size);
+    check_context(data, size);
     check_sigs(data, size);
     return 0;
 }
