@@ -1,5 +1,6 @@
 /* test_wire.c: the wire codec: round trips of every type, and rejection of malformed messages. */
 #include <math.h>
+#include <string.h>
 
 #include "harness.h"
 #include "wire.h"
@@ -146,6 +147,37 @@ TEST(error_and_log_roundtrip)
     CHECK_STREQ(r.why, "log level out of range");
 }
 
+TEST(context_roundtrips_and_stream_carries_any_bytes)
+{
+    hl__wire_context c = {UINT64_MAX, 12345, 2999999, HL_ABI_CONTEXT_STREAMS,
+                          0x0123456789abcdefull};
+    hl__wire_context back;
+    hl__wire_reader r;
+    size_t n = hl__wire_encode_context(buf, sizeof buf, &c);
+    CHECK_EQ(n, HL_ABI_CONTEXT_SIZE);
+    CHECK_EQ(hl__wire_encode_context(buf, n - 1, &c), 0);
+    hl__wire_reader_init(&r, buf, n);
+    CHECK_EQ(hl__wire_decode_context(&r, &back), 0);
+    CHECK(back.realtime_ns == c.realtime_ns && back.monotonic_ns == c.monotonic_ns &&
+          back.tsc_khz == c.tsc_khz && back.flags == c.flags && back.seed == c.seed);
+    hl__wire_reader_init(&r, buf, n - 1);
+    CHECK(hl__wire_decode_context(&r, &back) != 0);
+
+    static const uint8_t stream[] = {HL_ABI_MSG_STREAM, 2, 3, 0, 0, 0, 0, 0xff, '\n'};
+    hl__wire_stream out;
+    hl__wire_reader_init(&r, stream, sizeof stream);
+    CHECK_EQ(hl__wire_decode_stream(&r, &out), 0);
+    CHECK(out.stream == HL_ABI_STREAM_STDERR && out.len == 3 && out.bytes == stream + 6);
+    uint8_t bad[sizeof stream];
+    memcpy(bad, stream, sizeof bad);
+    bad[1] = 3; /* no third stream */
+    hl__wire_reader_init(&r, bad, sizeof bad);
+    CHECK(hl__wire_decode_stream(&r, &out) != 0);
+    CHECK_STREQ(r.why, "unknown output stream");
+    hl__wire_reader_init(&r, stream, sizeof stream - 1); /* one byte short of its length */
+    CHECK(hl__wire_decode_stream(&r, &out) != 0);
+}
+
 TEST(signatures_roundtrip_and_reject_void_params)
 {
     hl__wire_writer w;
@@ -205,6 +237,7 @@ int main(int argc, char **argv)
         TEST_ENTRY(names_are_checked),
         TEST_ENTRY(encoding_reports_overflow),
         TEST_ENTRY(error_and_log_roundtrip),
+        TEST_ENTRY(context_roundtrips_and_stream_carries_any_bytes),
         TEST_ENTRY(signatures_roundtrip_and_reject_void_params),
         TEST_ENTRY(random_bytes_never_crash_the_decoders),
     };
