@@ -1,6 +1,6 @@
 /* common.h: the guest functions the test guests share (each guest is one file and includes this):
- * a counter kept across calls, Echo, AddToStatic, GetStatic, PebRegion, ReadAddress and
- * WriteAddress. */
+ * reg (register or assert), a counter kept across calls, Echo, AddToStatic, GetStatic, PebRegion,
+ * ReadAddress and WriteAddress. */
 #ifndef HL_TEST_GUESTS_COMMON_H
 #define HL_TEST_GUESTS_COMMON_H
 
@@ -12,6 +12,14 @@
 extern hl_abi_peb hlg__peb;
 
 static int32_t counter;
+
+/* Registers one of the guest's functions; a failure is a bug in the test guest itself. */
+GUEST_SHARED static void reg(const char *name, hl_type ret, const hl_type *params, size_t n,
+                             hlg_fn fn)
+{
+    int rc = hlg_register(name, ret, params, n, fn);
+    hlg_assert(rc == 0);
+}
 
 /* Echo(x): x back, whatever its type (registered once per type). */
 GUEST_SHARED static int echo(const hl_value *args, size_t nargs, hl_value *ret)

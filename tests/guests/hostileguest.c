@@ -606,12 +606,6 @@ static int garbage_exit(const hl_value *args, size_t nargs, hl_value *ret)
 #define BYTES HL_TYPE_BYTES
 #define VOID HL_TYPE_VOID
 
-static void reg(const char *name, hl_type ret, const hl_type *params, size_t n, hlg_fn fn)
-{
-    int rc = hlg_register(name, ret, params, n, fn);
-    hlg_assert(rc == 0);
-}
-
 void hlg_main(void)
 {
     reg("Echo", S, HL_PARAMS(S), echo);

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define UNUSED_ARGS (void)args, (void)nargs
 
 /* ---- streams ---- */
@@ -342,12 +344,6 @@ static void on_exit_flag(void)
 {
     atexit_ran = 1;
     fputs(" atexit", stdout);
-}
-
-static void reg(const char *name, hl_type ret, const hl_type *params, size_t n, hlg_fn fn)
-{
-    int rc = hlg_register(name, ret, params, n, fn);
-    hlg_assert(rc == 0);
 }
 
 void hlg_main(void)

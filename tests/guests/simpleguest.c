@@ -969,12 +969,6 @@ static int libc_self_test(const hl_value *args, size_t nargs, hl_value *ret)
 #define BYTES HL_TYPE_BYTES
 #define VOID HL_TYPE_VOID
 
-static void reg(const char *name, hl_type ret, const hl_type *params, size_t n, hlg_fn fn)
-{
-    int rc = hlg_register(name, ret, params, n, fn);
-    hlg_assert(rc == 0);
-}
-
 static void register_print_args(void)
 {
     static const hl_type eleven[] = {S, I32, I64, S, S, BOOL, BOOL, U32, U64, F32, F64};

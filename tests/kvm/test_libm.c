@@ -38,6 +38,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "../guests/formats.h"
 #include "kvm_common.h"
 
 /* ---- the sandbox ---- */
@@ -404,23 +405,6 @@ TEST(libm_matches_glibc_within_measured_ulps)
 }
 
 /* ================================ printf ================================ */
-
-/* The conversion character of a one-conversion format (after any "%%"), its length modifier in
- * len[] ("" when none); 0 when the format has no conversion. */
-static char conversion_of(const char *fmt, char len[3])
-{
-    const char *p = fmt;
-    while ((p = strchr(p, '%')) != NULL && p[1] == '%')
-        p += 2;
-    len[0] = len[1] = len[2] = 0;
-    if (!p)
-        return 0;
-    p += 1 + strspn(p + 1, "-+ #0");
-    p += strspn(p, "0123456789.");
-    size_t n = strspn(p, "hljzt");
-    memcpy(len, p, n < 2 ? n : 2);
-    return p[n];
-}
 
 /* Appends snprintf(fmt, v) with v cast to what the conversion and length modifier expect (as the
  * guest's out_int does). */
@@ -909,81 +893,6 @@ TEST(strtod_tricky_strings_match_glibc)
 }
 
 /* ================================ sscanf ================================ */
-
-/* One conversion's destination (as in the guest: at most MAX_SCAN, texts under SCAN_TEXT). */
-#define MAX_SCAN 6
-#define SCAN_TEXT 64
-typedef enum {
-    SLOT_INT,
-    SLOT_UINT,
-    SLOT_LONG,
-    SLOT_SCHAR,
-    SLOT_DOUBLE,
-    SLOT_FLOAT,
-    SLOT_TEXT
-} slot_kind;
-typedef struct scan_slot {
-    slot_kind kind;
-    union {
-        int i;
-        unsigned u;
-        long long l;
-        signed char c;
-        double d;
-        float f;
-        char text[SCAN_TEXT];
-    } as;
-} scan_slot;
-
-/* The kind of destination of the conversion at *p (just after its '%' and width), moving *p past
- * it. */
-static slot_kind scan_kind(const char **p)
-{
-    const char *s = *p;
-    bool ll = false, hh = false, l = false;
-    if (s[0] == 'h' && s[1] == 'h')
-        hh = true, s += 2;
-    else if (s[0] == 'l' && s[1] == 'l')
-        ll = true, s += 2;
-    else if (s[0] == 'l')
-        l = true, s += 1;
-    char conv = *s++;
-    if (conv == '[') {
-        s += *s == '^';
-        s += *s == ']';
-        s = strchr(s, ']');
-        s = s ? s + 1 : *p + strlen(*p);
-    }
-    *p = s;
-    if (conv == 's' || conv == 'c' || conv == '[')
-        return SLOT_TEXT;
-    if (conv == 'e' || conv == 'f' || conv == 'g' || conv == 'a')
-        return l ? SLOT_DOUBLE : SLOT_FLOAT;
-    if (ll)
-        return SLOT_LONG;
-    if (hh)
-        return SLOT_SCHAR;
-    return (conv == 'd' || conv == 'i' || conv == 'n') ? SLOT_INT : SLOT_UINT;
-}
-
-static size_t scan_slots(const char *fmt, scan_slot *slots)
-{
-    size_t n = 0;
-    for (const char *p = fmt; (p = strchr(p, '%')) != NULL;) {
-        p++;
-        if (*p == '%') {
-            p++;
-            continue;
-        }
-        bool suppressed = *p == '*';
-        p += suppressed;
-        p += strspn(p, "0123456789");
-        slot_kind k = scan_kind(&p);
-        if (!suppressed && n < MAX_SCAN)
-            slots[n++].kind = k;
-    }
-    return n;
-}
 
 static void render_slot(buf *b, const scan_slot *s)
 {
