@@ -1,10 +1,8 @@
 /* context.c: the CONTEXT message the host pushes on top of the input stack when init or a call
- * starts: the host's clocks and the guest TSC reading that goes with them, and the timeline seed.
- */
+ * starts, handed to its users: the clocks (with the TSC reading that goes with them), rand's
+ * timeline seed, and the streams flag kept here. */
 #include "runtime.h"
 
-static HLG_HOT hl__wire_context context;
-static HLG_HOT uint64_t context_tsc; /* the guest's TSC when the context was read */
 HLG_HOT int hlg__streams_wanted;
 
 void hlg__take_context(void)
@@ -18,10 +16,8 @@ void hlg__take_context(void)
         return; /* none: the clocks keep counting from the last one */
     hl__wire_reader_init(&r, msg, len);
     if (hl__wire_decode_context(&r, &c) == 0) {
-        context = c;
-        context_tsc = hlg__rdtsc();
+        hlg__clock_context(&c, hlg__rdtsc());
         hlg__streams_wanted = (c.flags & HL_ABI_CONTEXT_STREAMS) != 0;
-        hlg__clock_context(&context, context_tsc);
         hlg__entropy_timeline(c.seed);
     }
     hlg__in_pop(elem);

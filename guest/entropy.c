@@ -23,6 +23,9 @@ void arc4random_buf(void *buf, size_t n);
 static HLG_HOT uint64_t rand_next;
 static HLG_HOT int rand_chosen; /* srand was called: keep the program's sequence */
 static HLG_HOT uint64_t timeline;
+/* Whether this CPU has RDRAND, asked once per timeline (CPUID always exits the VM): memory from
+ * a snapshot file may have been saved on another machine. */
+static HLG_HOT int rdrand_checked, rdrand_usable;
 
 static int have_rdrand(void)
 {
@@ -44,12 +47,11 @@ static int rdrand64(uint64_t *out)
 
 static int fill(void *buf, size_t n)
 {
-    static HLG_HOT int checked, usable;
-    if (!checked) {
-        usable = have_rdrand();
-        checked = 1;
+    if (!rdrand_checked) {
+        rdrand_usable = have_rdrand();
+        rdrand_checked = 1;
     }
-    if (!usable) {
+    if (!rdrand_usable) {
         errno = ENOSYS;
         return -1;
     }
@@ -113,6 +115,7 @@ void hlg__entropy_timeline(uint64_t seed)
     if (seed == timeline)
         return;
     timeline = seed;
+    rdrand_checked = 0;
     if (!rand_chosen)
         rand_next = seed;
 }

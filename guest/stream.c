@@ -3,6 +3,7 @@
  * the bytes are dropped here without leaving the VM. */
 #include "runtime.h"
 
+#include <reent.h>
 #include <stdio.h>
 
 #define STREAM_HEADER 6 /* u8 kind, u8 stream, u32 len */
@@ -44,6 +45,8 @@ size_t hlg__stream_write(uint8_t stream, const void *bytes, size_t n)
 
 void hlg__streams_flush(void)
 {
+    if (!_REENT->__sdidinit)
+        return; /* stdio was never used: nothing buffered, and no need to set it up now */
     fflush(stdout);
     fflush(stderr);
 }

@@ -8,6 +8,7 @@
 
 #include "bstack.h"
 #include "error.h"
+#include "hash.h"
 #include "wire.h"
 
 static uint64_t clock_ns(clockid_t id)
@@ -17,15 +18,15 @@ static uint64_t clock_ns(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A non-zero seed from getrandom (0 means "draw a new one"). */
-static int draw_seed(uint64_t *seed)
+int hl__random_bytes(void *p, size_t n)
 {
-    while (*seed == 0) {
-        ssize_t r = getrandom(seed, sizeof *seed, 0);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom((uint8_t *)p + got, n - got, 0);
         if (r < 0 && errno != EINTR)
             return hl__fail(HL_EIO, "getrandom: %s", strerror(errno));
-        if (r != (ssize_t)sizeof *seed)
-            *seed = 0;
+        if (r > 0)
+            got += (size_t)r;
     }
     return 0;
 }
@@ -34,7 +35,7 @@ int hl__push_context(hl_sandbox *sb)
 {
     uint8_t msg[HL_ABI_CONTEXT_SIZE];
     const char *why = NULL;
-    int rc = draw_seed(&sb->timeline_seed);
+    int rc = sb->timeline_key ? 0 : hl__random_bytes(&sb->timeline_key, sizeof sb->timeline_key);
     if (rc)
         return rc;
     hl__wire_context c = {
@@ -42,7 +43,7 @@ int hl__push_context(hl_sandbox *sb)
         .monotonic_ns = clock_ns(CLOCK_MONOTONIC),
         .tsc_khz = hl__vm_tsc_khz(sb->vm),
         .flags = sb->cfg.output_fn ? HL_ABI_CONTEXT_STREAMS : 0,
-        .seed = sb->timeline_seed,
+        .seed = hl__hash64(&sb->timeline, sizeof sb->timeline, sb->timeline_key),
     };
     size_t n = hl__wire_encode_context(msg, sizeof msg, &c);
     if (n != HL_ABI_CONTEXT_SIZE ||

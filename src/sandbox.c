@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,19 +91,6 @@ static int read_file(const char *path, size_t limit, uint8_t **out, size_t *len)
     return 0;
 }
 
-static int random_bytes(void *p, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom((uint8_t *)p + got, n - got, 0);
-        if (r < 0 && errno != EINTR)
-            return hl__fail(HL_EIO, "getrandom: %s", strerror(errno));
-        if (r > 0)
-            got += (size_t)r;
-    }
-    return 0;
-}
-
 static hl_abi_region abi_region(const hl__layout *l, hl__region_id id)
 {
     hl_abi_region r = {l->r[id].gpa, l->r[id].size};
@@ -151,7 +137,7 @@ static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file,
         uint8_t cookie[sizeof sb->cookie];
         uint64_t seed;
     } rnd; /* one getrandom for both */
-    int rc = random_bytes(&rnd, sizeof rnd);
+    int rc = hl__random_bytes(&rnd, sizeof rnd);
     if (rc || (rc = hl__vm_acquire(l->total, &sb->mem, &sb->vm)))
         return rc;
     memcpy(sb->cookie, rnd.cookie, sizeof sb->cookie);

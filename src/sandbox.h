@@ -52,7 +52,8 @@ struct hl_sandbox {
     uint64_t guest_id; /* hash of the ELF and the layout: which snapshots fit */
     hl_snapshot *base; /* memory equals this snapshot except the pages dirty tracks */
     uint64_t calls_since_base;
-    uint64_t timeline_seed; /* the guest's rand seed for this memory (context.c); 0: draw anew */
+    uint64_t timeline_key; /* the guest's seeds hash the timeline under it (context.c); 0: unset */
+    uint64_t timeline;     /* which memory the guest has: +1 at every restore */
     hl__dirty dirty;
     hl_interrupt_handle *interrupt; /* shared with hl_sandbox_interrupt_handle callers */
     hl__param_list **param_lists;   /* what hl_sandbox_guest_function handed out, until destroy */

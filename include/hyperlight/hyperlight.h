@@ -119,7 +119,9 @@ typedef enum hl_stream {
 } hl_stream;
 
 /* Receives bytes the guest wrote to stdout or stderr, exactly as written (any bytes, NUL and
- * invalid UTF-8 included; not NUL-terminated), on the thread that is calling into the sandbox.
+ * invalid UTF-8 included; not NUL-terminated), on the thread that is calling into the sandbox;
+ * like a log callback, it may not re-enter its own sandbox (HL_ESTATE), and a destroy from it is
+ * deferred until the call ends.
  * `bytes` is valid only during the callback. The guest buffers its streams and flushes them at the
  * end of init and of every call, before an abort, and whenever a buffer fills, so a call's output
  * arrives while the call runs and before it returns; pieces arrive in order, split anywhere. */
@@ -165,7 +167,7 @@ HL_API void hl_config_init(hl_config *cfg);
 /* ------------------------------------------------------------------------------------------ */
 /* Sandboxes. A sandbox may be used by one thread at a time; different sandboxes may be used from
  * different threads at once. Lifecycle: new -> register host functions -> init -> call ... ->
- * destroy. From inside one of its own host functions or log callbacks, a sandbox refuses
+ * destroy. From inside one of its own host functions, log or output callbacks, a sandbox refuses
  * hl_sandbox_call, _init, _register, _snapshot and _restore with HL_ESTATE (changing nothing),
  * and defers hl_sandbox_destroy (see there). */
 typedef struct hl_sandbox hl_sandbox;
@@ -231,9 +233,9 @@ HL_API HL_WARN_UNUSED int hl_sandbox_guest_function(const hl_sandbox *sb, const 
 HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb);
 
 /* Releases the VM, memory and every resource of the sandbox. NULL is a no-op. Called from one of
- * the sandbox's own host functions or log callbacks, it is deferred: the running call stops at
- * once with HL_ECANCELLED and the sandbox is freed before hl_sandbox_call (or _init) returns, its
- * result unwritten; sb must not be used afterwards either way. */
+ * the sandbox's own host functions, log or output callbacks, it is deferred: the running call stops
+ * at once with HL_ECANCELLED and the sandbox is freed before hl_sandbox_call (or _init) returns,
+ * its result unwritten; sb must not be used afterwards either way. */
 HL_API void hl_sandbox_destroy(hl_sandbox *sb);
 
 /* ------------------------------------------------------------------------------------------ */

@@ -159,6 +159,29 @@ TEST(without_an_output_callback_output_is_dropped)
     hl_sandbox_destroy(sb);
 }
 
+static hl_sandbox *reentered;
+static int reenter_rc;
+
+static void reenter_from_output(void *user, hl_stream stream, const uint8_t *bytes, size_t len)
+{
+    hl_value r;
+    (void)user, (void)stream, (void)bytes, (void)len;
+    reenter_rc = hl_sandbox_call(reentered, "Rand", NULL, 0, &r);
+}
+
+TEST(output_callback_cannot_reenter_its_sandbox)
+{
+    hl_config cfg;
+    require_kvm();
+    hl_config_init(&cfg);
+    cfg.output_fn = reenter_from_output;
+    CHECK_OK(hl_sandbox_new(&cfg, libc_guest(), &reentered));
+    CHECK_OK(hl_sandbox_init(reentered)); /* init prints: the callback's call is refused */
+    CHECK_EQ(reenter_rc, HL_ESTATE);
+    CALL_OK(reentered, HL_TYPE_I32, "Rand", NULL, 0);
+    hl_sandbox_destroy(reentered);
+}
+
 /* ---- ending a call ---- */
 TEST(exit_3_ends_the_call_with_code_3_after_atexit_and_flush)
 {
@@ -323,6 +346,7 @@ static const hl_test tests[] = {
     TEST_ENTRY(output_just_before_an_abort_reaches_the_host),
     TEST_ENTRY(output_of_a_call_is_not_replayed_after_a_restore),
     TEST_ENTRY(without_an_output_callback_output_is_dropped),
+    TEST_ENTRY(output_callback_cannot_reenter_its_sandbox),
     TEST_ENTRY(exit_3_ends_the_call_with_code_3_after_atexit_and_flush),
     TEST_ENTRY(raise_and_a_failed_assert_end_the_call_with_their_codes),
     TEST_ENTRY(clocks_are_the_hosts_and_advance_within_a_call),
