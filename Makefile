@@ -47,6 +47,7 @@ GUEST_LDFLAGS := -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,noexecstac
 include mk/sources.mk
 include mk/newlib.mk
 include mk/rules.mk
+include mk/js.mk
 include mk/bench.mk
 include mk/fuzz.mk
 include mk/soak.mk

@@ -110,6 +110,11 @@ int rand(void)
     return (int)((rand_next >> 32) & RAND_MAX);
 }
 
+uint64_t hlg_timeline_seed(void)
+{
+    return timeline;
+}
+
 void hlg__entropy_timeline(uint64_t seed)
 {
     if (seed == timeline)

@@ -46,6 +46,12 @@ int hlg_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * returning built strings). NULL when the heap is exhausted. */
 void *hlg_scratch(size_t size);
 
+/* A 64-bit value the host draws for each timeline of this guest's memory: it changes at every
+ * restore and differs in every sandbox made from one snapshot, and stays the same during one call.
+ * Not secret from the guest itself; language runtimes use it to know when to reseed their
+ * generators (getentropy gives the fresh bytes). */
+uint64_t hlg_timeline_seed(void);
+
 /* Log levels. Logs above the host's configured level are dropped without leaving the VM. */
 #define HLG_LOG_ERROR HL_ABI_LOG_ERROR
 #define HLG_LOG_WARN HL_ABI_LOG_WARN
