@@ -27,7 +27,8 @@ static const char usage[] =
     "  --memory-limit SIZE    most memory scripts may use (default 3/4 of the heap)\n"
     "  --buffer SIZE          largest event, result or host call (default 4M)\n"
     "  --time-limit-ms N      time limit of each load and call, 0 = none (default 5000)\n"
-    "  --save-snapshot FILE   write a snapshot of the loaded script (before any call)\n"
+    "  --save-snapshot FILE   write a snapshot of the loaded script (taken before the call;\n"
+    "                         without HANDLER nothing is called)\n"
     "  --snapshot FILE        start from such a snapshot instead of SCRIPT.js\n"
     "  -e, --eval EXPR        evaluate EXPR instead of calling a handler\n"
     "  -h, --help             show this help\n"
@@ -40,6 +41,7 @@ typedef struct options {
     hl_js_config cfg;
     const char *save_snapshot, *snapshot, *eval;
     const char *script, *handler, *event;
+    int call;
 } options;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -122,6 +124,7 @@ static int parse_args(int argc, char **argv, options *o)
         return i == argc ? 0 : usage_error("-e takes no other argument ('%s')", argv[i]);
     if (!o->snapshot && (o->script = i < argc ? argv[i++] : NULL) == NULL)
         return usage_error("%s", "no SCRIPT.js given");
+    o->call = !o->save_snapshot || i < argc; /* --save-snapshot alone: no call */
     o->handler = i < argc ? argv[i++] : "handler";
     o->event = i < argc ? argv[i++] : "null";
     if (i < argc)
@@ -162,15 +165,15 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* One line: "hl-js: WHAT: TEXT" (js NULL: the failed creation's error). */
 static int fail(const char *what, hl_js *js, int rc)
 {
-    const char *text = js ? hl_js_last_error(js)->text : "";
-    fprintf(stderr, "hl-js: %s%s%s\n", what, *what && *text ? ": " : "",
-            *text ? text : (*what ? "" : hl_strerror(rc)));
+    const char *text = hl_js_last_error(js)->text;
     if (!js && rc == HL_ENOTFOUND)
-        fprintf(stderr, "hl-js: %s\n", hl_js_guest_missing());
-    else if (!js)
-        fprintf(stderr, "hl-js: %s\n", hl_last_error());
+        text = hl_js_guest_missing();
+    if (!*text)
+        text = hl_strerror(rc);
+    fprintf(stderr, "hl-js: %s%s%s\n", what, *what ? ": " : "", text);
     return 1;
 }
 
@@ -315,6 +318,7 @@ static int run(const options *o)
             status = fail("", js, rc);
         else
             print_result(&result);
+    } else if (!o->call) {
     } else if (strcmp(o->event, "-") == 0) {
         status = call_each_line(js, o->handler);
     } else {

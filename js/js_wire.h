@@ -27,6 +27,7 @@
  * argument (Uint8Array, other views, ArrayBuffer) number i, at any depth, is {"__bytes__": i}.
  * A failing host function fails the hyperlight host call with its message (a STRING). */
 #define HL_JS_FN_HOST "JsHost"
+#define HL_JS_MODULE_NAME_MAX 256
 #define HL_JS_BYTES_KEY "__bytes__"
 
 /* First byte of a reply or of a host function's result. */

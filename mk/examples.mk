@@ -1,4 +1,4 @@
-# examples.mk: the examples beyond make demo. examples/json builds cJSON, a well-known C library,
+# examples.mk: the examples beyond make demo (examples/js: a JS sandbox host, below). examples/json builds cJSON, a well-known C library,
 # unmodified with its own Makefile and CC=hl-cc. Its source is Debian's cjson source package at a
 # pinned version (bookworm's, with its security updates), unpacked by mk/apt-source.sh into
 # build/deps (shared by every build directory) and copied into $(B)/cjson to build there.
@@ -25,6 +25,13 @@ $(B)/bin/json_host: $(B)/host/examples/json/json_host.o $(B)/lib/libhyperlight.a
 	@$(call say,LD,$@)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
 
-.PHONY: examples example-json
-examples: example-json
+# examples/js: a host program on libhyperlight_js and its handler module.
+$(B)/bin/js_host: $(B)/host/examples/js/js_host.o $(JS_HOST_LIBS)
+	@mkdir -p $(@D)
+	@$(call say,LD,$@)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LDLIBS)
+
+.PHONY: examples example-json example-js
+examples: example-json example-js
 example-json: $(B)/bin/json_host $(B)/guests/json_guest.elf
+example-js: $(B)/bin/js_host

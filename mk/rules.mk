@@ -140,6 +140,7 @@ valgrind: all $(KVM_TESTS)
 demo: $(B)/bin/hello_host $(B)/guests/hello_guest.elf examples
 	$(B)/bin/hello_host $(B)/guests/hello_guest.elf World
 	$(B)/bin/json_host $(B)/guests/json_guest.elf
+	$(B)/bin/js_host examples/js/handler.js
 
 # ---- install ----
 .PHONY: install
@@ -155,7 +156,12 @@ install: all
 	           $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/lib/libhyperlight.so $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libhyperlight.so
-	install -m 755 $(B)/bin/hl-run $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(B)/bin/hl-run $(B)/bin/hl-js $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(B)/lib/libhyperlight_js.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/lib/libhyperlight_js.so $(DESTDIR)$(PREFIX)/lib/$(JS_SONAME)
+	ln -sf $(JS_SONAME) $(DESTDIR)$(PREFIX)/lib/libhyperlight_js.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' mk/hyperlight-js.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/hyperlight-js.pc
 	$(call hlcc_script,$(PREFIX),$(PREFIX)/lib/hyperlight/include,$(PREFIX)/lib/hyperlight/libc/include,$(PREFIX)/lib,$(PREFIX)/lib/hyperlight/libc,$(DESTDIR)$(PREFIX)/bin/hl-cc)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e "s|@GUEST_CFLAGS@|$$($(DESTDIR)$(PREFIX)/bin/hl-cc --cflags)|" \
@@ -175,8 +181,9 @@ format-check:
 
 help:
 	@echo "make            build libraries, hl-run, hl-cc, example and test guests"
-	@echo "make demo       build and run the example hosts + guests (hello, and cJSON)"
+	@echo "make demo       build and run the example hosts + guests (hello, cJSON, JavaScript)"
 	@echo "make examples   build examples/json: cJSON from Debian's source package, with hl-cc"
+	@echo "make quickjs    fetch QuickJS's source package again (after make said it could not)"
 	@echo "make test       build and run every test (SANITIZE=1 for ASan+UBSan)"
 	@echo "make install    install under PREFIX (default /usr/local)"
 	@echo "make valgrind   the KVM tests under valgrind memcheck"

@@ -28,7 +28,8 @@ HL_API const char *hl_js_guest_missing(void);
 typedef struct hl_js_config {
     size_t heap_size;       /* guest heap; default 64 MiB, at least HL_JS_MIN_HEAP_SIZE */
     size_t stack_size;      /* guest stack; default 1 MiB. JS recursion stops HL_JS_STACK_MARGIN
-                               before its end with a RangeError */
+                               before its end with a catchable InternalError "stack overflow"
+                               (QuickJS's name for it) */
     size_t memory_limit;    /* most memory QuickJS may allocate; beyond it a script gets a
                                catchable InternalError "out of memory". Default (0): 3/4 of the
                                heap; at most the heap less 1 MiB */
@@ -141,15 +142,15 @@ HL_API HL_WARN_UNUSED int hl_js_load_module(hl_js *js, const char *name, const c
  * also when that was before a snapshot this sandbox came from) with `event` (JSON: JSON.parse'd;
  * bytes: a Uint8Array) and waits for its result, awaiting a returned promise (there is no event
  * loop: a promise that needs a timer never settles and fails the call). The result is JSON text
- * (JSON.stringify of the value), bytes (a Uint8Array, any typed array view or ArrayBuffer was
- * returned) or HL_JS_UNDEFINED; *result points into memory of the sandbox, valid until its next
- * call or destroy.
- * With reset_after_call, the first call takes the clean snapshot (every module run) and every
- * call ends by restoring it, also a failed one: no state of one call reaches the next.
- * Returns 0, HL_EINVAL, HL_EGUEST (a JS exception: hl_js_last_error; the sandbox stays usable),
- * HL_ETOOBIG, and the codes of hl_sandbox_call: HL_ETIMEOUT, HL_ECANCELLED (hl_js_interrupt),
- * HL_EABORT ... poison the sandbox until hl_js_restore (or, with reset_after_call, until the
- * automatic restore, which happens before the call returns). */
+ * (JSON.stringify of the value), bytes (a typed array or ArrayBuffer was returned; a DataView
+ * is an object like any other) or HL_JS_UNDEFINED; *result points into memory of the sandbox, valid
+ * until its next call or destroy. With reset_after_call, the first call takes the clean snapshot
+ * (every module run) and every call ends by restoring it, also a failed one: no state of one call
+ * reaches the next. Returns 0, HL_EINVAL, HL_EGUEST (a JS exception: hl_js_last_error; also a
+ * result larger than buffer_size; the sandbox stays usable), HL_ETOOBIG (the event is larger), and
+ * the codes of hl_sandbox_call: HL_ETIMEOUT, HL_ECANCELLED (hl_js_interrupt), HL_EABORT ... poison
+ * the sandbox until hl_js_restore (or, with reset_after_call, until the automatic restore, which
+ * happens before the call returns). */
 HL_API HL_WARN_UNUSED int hl_js_call(hl_js *js, const char *module, const char *handler,
                                      const hl_js_data *event, hl_js_data *result);
 
@@ -158,7 +159,9 @@ HL_API HL_WARN_UNUSED int hl_js_call(hl_js *js, const char *module, const char *
 HL_API HL_WARN_UNUSED int hl_js_eval(hl_js *js, const char *source, size_t len, hl_js_data *result);
 
 /* The error of js's last failed load, call or eval (code 0 and "" strings when it succeeded),
- * valid until its next load, call, eval or destroy. Never NULL. */
+ * valid until its next load, call, eval or destroy. With js NULL: why the calling thread's last
+ * hl_js_new or hl_js_new_from_snapshot failed (e.g. which config value), valid until its next
+ * failure. Never NULL. */
 HL_API const hl_js_error *hl_js_last_error(const hl_js *js);
 
 /* A snapshot of js's state now (every loaded module run first), for hl_js_restore,
@@ -171,10 +174,11 @@ HL_API HL_WARN_UNUSED int hl_js_snapshot(hl_js *js, hl_snapshot **out);
 HL_API HL_WARN_UNUSED int hl_js_restore(hl_js *js, hl_snapshot *snap);
 
 /* A new JS sandbox in the state of snap (from hl_js_snapshot, or hl_snapshot_load of a file it
- * saved), sharing its memory copy-on-write. From cfg (NULL = defaults) only time_limit_ms,
- * reset_after_call and the callbacks are used. Register the same host functions as the
- * snapshot's sandbox had (the `host` object comes from the snapshot) before the first call.
- * Returns 0, HL_EMISMATCH (not a JS guest's snapshot), and the codes of
+ * saved), sharing its memory copy-on-write. Its sizes are the snapshot's: from cfg (NULL =
+ * defaults, checked as for hl_js_new) only time_limit_ms, reset_after_call, log_level, the
+ * callbacks and buffer_size (the largest reply of a host function) are used. Register the same host
+ * functions as the snapshot's sandbox had (the `host` object comes from the snapshot) before the
+ * first call. Returns 0, HL_EMISMATCH (not a JS guest's snapshot), and the codes of
  * hl_sandbox_new_from_snapshot. */
 HL_API HL_WARN_UNUSED int hl_js_new_from_snapshot(const hl_js_config *cfg, hl_snapshot *snap,
                                                   hl_js **out);

@@ -32,6 +32,8 @@ JSValue js_engine_settle(JSValue v);
 int js_modules_load(const char *name, const char *source, size_t len);
 /* Runs the bodies of every loaded module not yet run. 0, or -1 with a JS exception pending. */
 int js_modules_link_all(void);
+/* The name of the module `module` means ("" means the one loaded last). */
+const char *js_modules_name(const char *module);
 /* The export `name` of module `module` (run first if needed), or JS_EXCEPTION. */
 JSValue js_modules_export(const char *module, const char *name);
 

@@ -73,7 +73,8 @@
         for (let i = 0; i < s.length; i += 3) {
             const a = s.charCodeAt(i), b = s.charCodeAt(i + 1), c = s.charCodeAt(i + 2);
             if (a > 255 || b > 255 || c > 255)
-                throw new DOMException('btoa: the string has characters outside Latin-1');
+                throw new DOMException('btoa: the string has characters outside Latin-1',
+                    'InvalidCharacterError');
             const n = (a << 16) | ((b || 0) << 8) | (c || 0);
             out += B64[n >> 18] + B64[(n >> 12) & 63] +
                 (i + 1 < s.length ? B64[(n >> 6) & 63] : '=') + (i + 2 < s.length ? B64[n & 63] : '=');
@@ -84,7 +85,8 @@
         s = String(s).replace(/[\t\n\f\r ]/g, '');
         if (s.length % 4 === 0) s = s.replace(/==?$/, '');
         if (s.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(s))
-            throw new DOMException('atob: the string is not correctly encoded');
+            throw new DOMException('atob: the string is not correctly encoded',
+                'InvalidCharacterError');
         let out = '';
         for (let i = 0; i < s.length; i += 4) {
             const n = (B64_INDEX.get(s[i]) << 18) | (B64_INDEX.get(s[i + 1]) << 12) |
@@ -143,7 +145,9 @@
         const host = {};
         for (const name of names.split('\n')) {
             if (name === '') continue;
-            define(host, name, { [name]: (...args) => callHost(name, args) }[name]);
+            Object.defineProperty(host, name, {
+                value: { [name]: (...args) => callHost(name, args) }[name], enumerable: true
+            });
         }
         define(globalThis, 'host', Object.freeze(host));
     }

@@ -88,6 +88,9 @@ HL_API int hl_js_load_module(hl_js *js, const char *name, const char *source, si
 {
     if (!js || !name || (!source && len))
         return HL_EINVAL;
+    if (!*name || strlen(name) > HL_JS_MODULE_NAME_MAX)
+        return hljs__error_set(js, HL_EINVAL, "a module name has 1 to %d bytes",
+                               HL_JS_MODULE_NAME_MAX);
     int rc = hljs__start(js);
     if (rc)
         return rc;

@@ -53,25 +53,35 @@ int hljs__error_set(hl_js *js, int code, const char *fmt, ...)
     return set_text(js, code, text);
 }
 
-/* The first "at ..." line of a QuickJS stack: "    at f (file:3:12)" or "    at file:3:12".
- * Writes its location ("file:3:12") into loc; returns the whole frame text ("f (file:3:12)"). */
+/* Frames of the guest's own machinery: a host function's exception is the caller's. */
+static int own_frame(const char *frame, size_t n)
+{
+    return (n >= 8 && memcmp(frame + n - 8, "(native)", 8) == 0) ||
+           memmem(frame, n, "(prelude.js:", 12);
+}
+
+/* The first frame of a QuickJS stack ("    at f (file:3:12)" or "    at file:3:12") that is
+ * the script's. Writes its location ("file:3:12") into loc; returns the frame text's length
+ * ("f (file:3:12)"), 0 when there is none. */
 static size_t first_frame(const char *stack, const char **frame, const char **loc, size_t *loclen)
 {
-    const char *at = strstr(stack, "at ");
-    if (!at)
-        return 0;
-    at += 3;
-    size_t n = strcspn(at, "\n");
-    *frame = at;
-    const char *open = memchr(at, '(', n);
-    if (open && at[n - 1] == ')') {
-        *loc = open + 1;
-        *loclen = (size_t)(at + n - 1 - *loc);
-    } else {
-        *loc = at;
-        *loclen = n;
+    for (const char *at = strstr(stack, "at "); at; at = strstr(at, "\n    at ")) {
+        at += at[0] == '\n' ? 8 : 3;
+        size_t n = strcspn(at, "\n");
+        if (n == 0 || own_frame(at, n))
+            continue;
+        *frame = at;
+        const char *open = memchr(at, '(', n);
+        if (open && at[n - 1] == ')') {
+            *loc = open + 1;
+            *loclen = (size_t)(at + n - 1 - *loc);
+        } else {
+            *loc = at;
+            *loclen = n;
+        }
+        return n;
     }
-    return n;
+    return 0;
 }
 
 /* "file:line:column" split from the right; line and column stay 0 unless both parse. */
@@ -132,9 +142,23 @@ int hljs__error_js(hl_js *js, const uint8_t *p, size_t len)
     return HL_EGUEST;
 }
 
+/* Why the calling thread's last hl_js_new or hl_js_new_from_snapshot failed. */
+static _Thread_local hl_js creation;
+static _Thread_local int creation_set;
+
+void hljs__error_keep_creation(hl_js *js)
+{
+    if (creation_set)
+        hljs__error_free(&creation);
+    creation.err = js->err;
+    memset(&js->err, 0, sizeof js->err);
+    creation_set = 1;
+}
+
 HL_API const hl_js_error *hl_js_last_error(const hl_js *js)
 {
-    static const hl_js_error none = {HL_EINVAL, empty, "no JS sandbox", empty, empty,
-                                     0,         0,     "no JS sandbox"};
-    return js ? &js->err.view : &none;
+    static const hl_js_error none = {0, empty, empty, empty, empty, 0, 0, empty};
+    if (js)
+        return &js->err.view;
+    return creation_set ? &creation.err.view : &none;
 }

@@ -34,7 +34,7 @@ HL_API int hl_js_register(hl_js *js, const char *name, hl_js_host_fn fn, void *u
 {
     if (!js || !name || !fn || !valid_name(name))
         return HL_EINVAL;
-    if (js->started)
+    if (js->inited) /* the guest has its `host` object (or checked the dispatcher) */
         return HL_ESTATE;
     if (find(js, name, strlen(name)))
         return HL_EEXIST;
@@ -187,8 +187,9 @@ static const char *decode(hl_js *js, const uint8_t *req, size_t len, const uint8
 /* Fails the guest's host call with `msg` (the guest's exception message). */
 static int refuse(hl_js *js, hl_value *ret, const char *msg)
 {
+    char *copy = strdup(msg); /* msg may be the reply's own error message */
     free(js->reply.error);
-    js->reply.error = strdup(msg);
+    js->reply.error = copy;
     if (js->reply.error) /* the guest gets it as a STRING: valid UTF-8 */
         hl__text_neutralise(js->reply.error);
     *ret = hl_str(js->reply.error ? js->reply.error : "out of memory");

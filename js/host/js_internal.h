@@ -71,5 +71,7 @@ int hljs__error_js(hl_js *js, const uint8_t *p, size_t len);
 int hljs__error_set(hl_js *js, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void hljs__error_free(hl_js *js);
+/* Moves js's error to the calling thread's creation error (hl_js_last_error(NULL)). */
+void hljs__error_keep_creation(hl_js *js);
 
 #endif

@@ -94,12 +94,17 @@ HL_API void hl_js_destroy(hl_js *js)
     free(js);
 }
 
-/* The rest of creation, for both kinds: the dispatcher every JS guest calls. */
+/* The rest of creation, for both kinds: the dispatcher every JS guest calls. A snapshot whose
+ * guest had no host functions at all is ready to call, so it refuses the registration: it is no
+ * JS guest's. */
 static int finish_new(hl_js *js, int rc, hl_js **out)
 {
-    if (!rc)
-        rc = hljs__register_dispatcher(js);
+    if (!rc && (rc = hljs__register_dispatcher(js)) == HL_ESTATE && js->from_snapshot)
+        rc = hljs__error_set(js, HL_EMISMATCH, "the snapshot is not of a JS guest");
     if (rc) {
+        if (!js->err.view.code) /* a failure of libhyperlight: its detail */
+            hljs__error_hl(js, rc);
+        hljs__error_keep_creation(js);
         hl_js_destroy(js);
         return rc;
     }
