@@ -21,11 +21,13 @@ typedef struct bench_opts {
     bool alone;            /* run exactly the rows `only` names, not what they are compared with */
     const char *guest;     /* bench_guest.elf */
     const char *peer;      /* peer_echo (static binary) */
-    unsigned sandboxes;    /* memory section: idle sandboxes from one snapshot */
-    double seconds;        /* throughput section: seconds per thread count */
-    unsigned max_threads;  /* throughput section: N = 1 .. max_threads */
-    bool verbose;          /* progress on stderr */
-    bool no_anchor;        /* no idle VM held open for the whole run (see hl_bench.c) */
+    const char *js_peer;   /* bench/js_peer.mjs (run with node) */
+    const char *qjs_emscripten; /* quickjs-emscripten's module file; NULL: not installed */
+    unsigned sandboxes;         /* memory section: idle sandboxes from one snapshot */
+    double seconds;             /* throughput section: seconds per thread count */
+    unsigned max_threads;       /* throughput section: N = 1 .. max_threads */
+    bool verbose;               /* progress on stderr */
+    bool no_anchor;             /* no idle VM held open for the whole run (see hl_bench.c) */
 } bench_opts;
 
 /* The state of one operation while it runs one round (set up, sampled, torn down). */
@@ -58,8 +60,8 @@ typedef struct bench_result {
     const bench_op *op;
     uint64_t *samples; /* ns per operation */
     size_t n, cap;
-    double min, median, p99; /* ns */
-    bool selected, ran, failed;
+    double min, median, p99;             /* ns */
+    bool selected, ran, failed, skipped; /* skipped: a peer that is not installed */
     char error[512];
 } bench_result;
 
@@ -97,10 +99,16 @@ extern const bench_op bench_floor_ops[];
 extern const size_t bench_nfloor_ops;
 extern const bench_op bench_lib_ops[];
 extern const size_t bench_nlib_ops;
+extern const bench_op bench_js_ops[]; /* ops_js.c */
+extern const size_t bench_njs_ops;
 
 /* ---- timing and statistics (stats.c) ---- */
 uint64_t bench_now_ns(void);
 int bench_fail(bench_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* What a row's setup returns when the peer it measures is not installed: the row says "skipped"
+ * with this reason, and the run is not failed by it. */
+#define BENCH_SKIP 1
+int bench_skip(bench_ctx *c, const char *why);
 /* bench_fail with ": " and hl_last_error() appended. */
 int bench_lib_fail(bench_ctx *c, const char *what, int rc);
 int bench_result_add(bench_result *r, uint64_t ns);

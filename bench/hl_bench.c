@@ -31,6 +31,9 @@ static const char usage[] =
     "  --json-file FILE   also write the JSON to FILE\n"
     "  --guest ELF        bench guest (default: ../guests/bench_guest.elf next to hl-bench)\n"
     "  --peer PROGRAM     peer binary (default: peer_echo next to hl-bench)\n"
+    "  --js-peer FILE     the JS peers' script (default: bench/js_peer.mjs of this tree)\n"
+    "  --qjs-emscripten F quickjs-emscripten's dist/index.mjs (make bench installs it; without\n"
+    "                     it that peer's row says skipped)\n"
     "  --sandboxes N      idle sandboxes in the memory section (default 1000, quick 50)\n"
     "  --seconds S        seconds per thread count in the throughput section (2, quick 0.25)\n"
     "  --threads N        throughput with 1..N threads (default 2)\n"
@@ -44,7 +47,7 @@ static const char usage[] =
 
 /* ---------------------------------------------------------------- options */
 
-static char default_guest[PATH_MAX], default_peer[PATH_MAX];
+static char default_guest[PATH_MAX], default_peer[PATH_MAX], default_js_peer[PATH_MAX];
 
 static void default_paths(bench_opts *o)
 {
@@ -54,8 +57,10 @@ static void default_paths(bench_opts *o)
     const char *dir = n > 0 ? dirname(exe) : ".";
     snprintf(default_guest, sizeof default_guest, "%s/../guests/bench_guest.elf", dir);
     snprintf(default_peer, sizeof default_peer, "%s/peer_echo", dir);
+    snprintf(default_js_peer, sizeof default_js_peer, "%s/../../bench/js_peer.mjs", dir);
     o->guest = default_guest;
     o->peer = default_peer;
+    o->js_peer = default_js_peer;
 }
 
 static int parse_uint(const char *s, unsigned *out)
@@ -103,6 +108,10 @@ static int value_option(bench_opts *o, const char *name, const char *v)
         return (o->guest = v), 0;
     if (!strcmp(name, "--peer"))
         return (o->peer = v), 0;
+    if (!strcmp(name, "--js-peer"))
+        return (o->js_peer = v), 0;
+    if (!strcmp(name, "--qjs-emscripten"))
+        return (o->qjs_emscripten = v), 0;
     return -1;
 }
 
@@ -172,13 +181,16 @@ static void select_spec(bench_run *run, const char *spec)
 
 static int build_rows(bench_run *run)
 {
-    size_t n = bench_nfloor_ops + bench_nlib_ops;
+    size_t n = bench_nfloor_ops + bench_nlib_ops + bench_njs_ops;
     run->results = calloc(n, sizeof *run->results);
     if (!run->results)
         return -1;
     for (size_t i = 0; i < n; i++) {
         bench_result *r = &run->results[run->nresults++];
-        r->op = i < bench_nfloor_ops ? &bench_floor_ops[i] : &bench_lib_ops[i - bench_nfloor_ops];
+        r->op = i < bench_nfloor_ops ? &bench_floor_ops[i]
+                : i < bench_nfloor_ops + bench_nlib_ops
+                    ? &bench_lib_ops[i - bench_nfloor_ops]
+                    : &bench_js_ops[i - bench_nfloor_ops - bench_nlib_ops];
         r->selected = wanted(&run->opt, r->op->id);
     }
     if (run->opt.alone)
@@ -240,8 +252,9 @@ static void run_round(bench_run *run, bench_result *r, unsigned round)
         r->op->teardown(&c);
     if (rc) {
         r->failed = true;
+        r->skipped = rc == BENCH_SKIP;
         snprintf(r->error, sizeof r->error, "%s", c.error);
-        run->any_error = true;
+        run->any_error |= !r->skipped;
     }
 }
 
@@ -265,6 +278,8 @@ static void list_rows(void)
         printf("%-24s %s\n", bench_floor_ops[i].id, bench_floor_ops[i].label);
     for (size_t i = 0; i < bench_nlib_ops; i++)
         printf("%-24s %s\n", bench_lib_ops[i].id, bench_lib_ops[i].label);
+    for (size_t i = 0; i < bench_njs_ops; i++)
+        printf("%-24s %s\n", bench_js_ops[i].id, bench_js_ops[i].label);
     printf("%-24s %s\n%-24s %s\n", "throughput", "calls per second, N sandboxes on N threads",
            "memory", "memory per idle sandbox from one snapshot");
 }

@@ -8,31 +8,40 @@
 #include "bench.h"
 
 /* A target: median(a) / median(b) <= limit, or with `times_cheaper`, median(b) / median(a) >=
- * limit. */
+ * limit; with c, b's median is median(b) + c_weight * median(c). */
 typedef struct target {
     const char *text;
     const char *a, *b;
     double limit;
     bool times_cheaper;
+    const char *c;
+    double c_weight;
 } target;
 
 static const target targets[] = {
-    {"guest call (no arguments) <= 1.15x the CPL3 exit floor", "call.nop", "floor.exit", 1.15, 0},
-    {"call with one host call <= 2.2x the exit floor", "call.host", "floor.exit", 2.2, 0},
+    {"guest call (no arguments) <= 1.15x the CPL3 exit floor", "call.nop", "floor.exit", 1.15, 0,
+     NULL, 0},
+    {"call with one host call <= 2.2x the exit floor", "call.host", "floor.exit", 2.2, 0, NULL, 0},
     {"cold create (pool off) <= 1.3x bare VM create + set up + first run", "create.cold",
-     "floor.vm_cold", 1.3, 0},
+     "floor.vm_cold", 1.3, 0, NULL, 0},
     {"restore + call cheaper than posix_spawn + wait (< 1x)", "restore.call", "peer.posix_spawn",
-     1.0, 0},
+     1.0, 0, NULL, 0},
     {"destroy (pool on) blocks no longer than bare VM teardown (<= 1x)", "destroy.pool",
-     "floor.vm_destroy", 1.0, 0},
+     "floor.vm_destroy", 1.0, 0, NULL, 0},
     {"restore of 64 MiB after a 4-page call >= 50x cheaper than memcpy 64 MiB", "restore.pages_4",
-     "reference.memcpy_64m", 50, 1},
+     "reference.memcpy_64m", 50, 1, NULL, 0},
     {"create from snapshot < 1/3 of cold create, default config (VM pool on)", "create.snapshot",
-     "create.cold_pool", 1.0 / 3, 0},
+     "create.cold_pool", 1.0 / 3, 0, NULL, 0},
     {"create from snapshot < 1/3 of cold create, both with the VM pool off",
-     "create.snapshot_nopool", "create.cold", 1.0 / 3, 0},
+     "create.snapshot_nopool", "create.cold", 1.0 / 3, 0, NULL, 0},
     {"create from snapshot (recycled VM) < 1/4 of bare VM + vCPU create", "create.snapshot",
-     "floor.vm_create", 0.25, 0},
+     "floor.vm_create", 0.25, 0, NULL, 0},
+    {"JS fresh request <= 0.3x quickjs-emscripten's new runtime + context", "js.fresh",
+     "js.peer.qjs_emscripten", 0.3, 0, NULL, 0},
+    {"JS fresh request <= 0.2x Node's vm.createContext + run", "js.fresh", "js.peer.node_vm", 0.2,
+     0, NULL, 0},
+    {"JS handler call <= native in-process call + 1.2x the exit floor", "js.call", "js.native.call",
+     1.0, 0, "floor.exit", 1.2},
 };
 #define NTARGETS (sizeof targets / sizeof targets[0])
 
@@ -40,9 +49,13 @@ static const target targets[] = {
 static int judge(const bench_run *run, const target *t, double *value, bool *pass)
 {
     const bench_result *a = bench_find(run, t->a), *b = bench_find(run, t->b);
+    const bench_result *c = t->c ? bench_find(run, t->c) : NULL;
     if (!a || !b || a->failed || b->failed || a->median <= 0 || b->median <= 0)
         return -1;
-    *value = t->times_cheaper ? b->median / a->median : a->median / b->median;
+    if (t->c && (!c || c->failed || c->median <= 0))
+        return -1;
+    double base = b->median + (c ? t->c_weight * c->median : 0);
+    *value = t->times_cheaper ? base / a->median : a->median / base;
     *pass = t->times_cheaper ? *value >= t->limit : *value <= t->limit;
     return 0;
 }
@@ -68,8 +81,11 @@ static void fmt_margin(char *buf, size_t cap, const target *t, double value, boo
 void bench_select_target_bases(bench_run *run)
 {
     for (size_t i = 0; i < NTARGETS; i++)
-        if (bench_selected(run, targets[i].a))
+        if (bench_selected(run, targets[i].a)) {
             bench_select(run, targets[i].b);
+            if (targets[i].c)
+                bench_select(run, targets[i].c);
+        }
 }
 
 /* "floor.exit+floor.memcpy_1m" -> "exit+memcpy_1m". */
@@ -170,7 +186,7 @@ static void print_row(FILE *f, const bench_run *run, const bench_result *r)
         return;
     }
     if (r->failed) {
-        fprintf(f, "%-58s ERROR: %s\n", r->op->label, r->error);
+        fprintf(f, "%-58s %s: %s\n", r->op->label, r->skipped ? "skipped" : "ERROR", r->error);
         return;
     }
     fmt_time(mn, sizeof mn, r->min);
@@ -313,7 +329,7 @@ static void json_row(FILE *f, const bench_run *run, const bench_result *r)
     if (!r->op->sample)
         fprintf(f, ", \"status\": \"n/a\"}");
     else if (r->failed) {
-        fprintf(f, ", \"status\": \"error\", \"error\": ");
+        fprintf(f, ", \"status\": \"%s\", \"error\": ", r->skipped ? "skipped" : "error");
         json_str(f, r->error);
         fputc('}', f);
     } else {

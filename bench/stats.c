@@ -22,6 +22,12 @@ int bench_fail(bench_ctx *c, const char *fmt, ...)
     return -1;
 }
 
+int bench_skip(bench_ctx *c, const char *why)
+{
+    snprintf(c->error, sizeof c->error, "%s", why);
+    return BENCH_SKIP;
+}
+
 int bench_lib_fail(bench_ctx *c, const char *what, int rc)
 {
     return bench_fail(c, "%s: %s (%s)", what, hl_last_error(), hl_errname(rc));
