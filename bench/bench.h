@@ -90,7 +90,10 @@ typedef struct bench_run {
     bench_tput tput[8];
     size_t ntput;
     bench_memory mem;
-    double seconds; /* wall time of the whole run */
+    bench_tput js_tput[8]; /* JS sandboxes: handler calls per second (no floor of their own) */
+    size_t js_ntput;
+    bench_memory js_mem; /* idle JS sandboxes from one loaded snapshot */
+    double seconds;      /* wall time of the whole run */
     bool any_error;
 } bench_run;
 
@@ -122,6 +125,22 @@ double bench_floor_median(const bench_run *run, const char *spec);
 /* ---- sections (sections.c) ---- */
 void bench_throughput(bench_run *run);
 void bench_memory_section(bench_run *run);
+/* RSS, PSS (this process) and MemAvailable (the machine), in bytes. */
+typedef struct bench_mem_probe {
+    double rss, pss, avail;
+} bench_mem_probe;
+bench_mem_probe bench_probe_memory(void);
+
+/* ---- JS sandboxes (ops_js.c; hyperlight/js.h) ---- */
+typedef struct hl_js hl_js;
+/* A JS sandbox with the bench handler loaded (reset: reset_after_call). 0 or -1 (c->error). */
+int bench_js_new_loaded(bench_ctx *c, bool reset, hl_js **out);
+/* One request of the bench handler, its result checked. 0 or -1 (c->error). */
+int bench_js_request(bench_ctx *c, hl_js *js);
+
+/* ---- JS sections (sections_js.c) ---- */
+void bench_js_throughput(bench_run *run);
+void bench_js_memory_section(bench_run *run);
 
 /* ---- output (report.c) ---- */
 void bench_print_table(FILE *f, const bench_run *run);

@@ -282,6 +282,8 @@ static void list_rows(void)
         printf("%-24s %s\n", bench_js_ops[i].id, bench_js_ops[i].label);
     printf("%-24s %s\n%-24s %s\n", "throughput", "calls per second, N sandboxes on N threads",
            "memory", "memory per idle sandbox from one snapshot");
+    printf("%-24s %s\n%-24s %s\n", "js.throughput", "JS handler calls per second, N on N threads",
+           "js.memory", "memory per idle JS sandbox from one loaded snapshot");
 }
 
 #define SKIP_EXIT 77 /* nothing measured: no KVM here (tests/run.sh's convention) */
@@ -336,6 +338,10 @@ int main(int argc, char **argv)
         bench_throughput(&run);
     if (wanted(&run.opt, "memory"))
         bench_memory_section(&run);
+    if (wanted(&run.opt, "js.throughput"))
+        bench_js_throughput(&run);
+    if (wanted(&run.opt, "js.memory"))
+        bench_js_memory_section(&run);
     run.seconds = (double)(bench_now_ns() - t0) / 1e9;
     floor_vm_destroy(&anchor);
     output(&run);

@@ -22,6 +22,7 @@
 #define EVENT "{\"id\":7,\"items\":[{\"price\":3,\"qty\":2},{\"price\":5,\"qty\":1}]}"
 #define RESULT "{\"id\":7,\"total\":11,\"tag\":\"order-7\"}"
 #define PEER_SAMPLES 4000 /* measured per node run, handed out one per sample */
+#define PEER_SAMPLES_QUICK 200
 
 static const char module_source[] = "export " HANDLER_FN;
 
@@ -77,7 +78,7 @@ static int js_setup_state(bench_ctx *c)
 /* ---------------------------------------------------------------- JS sandboxes */
 
 /* A JS sandbox with the handler module loaded and called once (its body run). */
-static int loaded_js(bench_ctx *c, bool reset, hl_js **out)
+int bench_js_new_loaded(bench_ctx *c, bool reset, hl_js **out)
 {
     hl_js_config cfg;
     hl_js_config_init(&cfg);
@@ -91,7 +92,7 @@ static int loaded_js(bench_ctx *c, bool reset, hl_js **out)
     return 0;
 }
 
-static int js_call(bench_ctx *c, hl_js *js)
+int bench_js_request(bench_ctx *c, hl_js *js)
 {
     hl_js_data ev = hl_js_json(EVENT), r;
     int rc = hl_js_call(js, "bench.js", "handler", &ev, &r);
@@ -104,9 +105,9 @@ static int js_call(bench_ctx *c, hl_js *js)
 
 static int setup_loaded(bench_ctx *c)
 {
-    if (js_setup_state(c) || loaded_js(c, c->op->param != 0, &state(c)->js))
+    if (js_setup_state(c) || bench_js_new_loaded(c, c->op->param != 0, &state(c)->js))
         return -1;
-    return js_call(c, state(c)->js);
+    return bench_js_request(c, state(c)->js);
 }
 
 static int setup_snapshot(bench_ctx *c)
@@ -122,9 +123,9 @@ static int cold_sample(bench_ctx *c, uint64_t *ns)
 {
     hl_js *js = NULL;
     uint64_t t0 = bench_now_ns();
-    int rc = loaded_js(c, false, &js);
+    int rc = bench_js_new_loaded(c, false, &js);
     if (!rc)
-        rc = js_call(c, js);
+        rc = bench_js_request(c, js);
     *ns = bench_now_ns() - t0;
     hl_js_destroy(js);
     return rc;
@@ -133,7 +134,7 @@ static int cold_sample(bench_ctx *c, uint64_t *ns)
 static int call_sample(bench_ctx *c, uint64_t *ns)
 {
     uint64_t t0 = bench_now_ns();
-    int rc = js_call(c, state(c)->js);
+    int rc = bench_js_request(c, state(c)->js);
     *ns = bench_now_ns() - t0;
     return rc;
 }
@@ -146,7 +147,7 @@ static int clone_sample(bench_ctx *c, uint64_t *ns)
     int rc = hl_js_new_from_snapshot(NULL, state(c)->snap, &js);
     if (rc)
         return js_fail(c, "hl_js_new_from_snapshot", NULL, rc);
-    rc = js_call(c, js);
+    rc = bench_js_request(c, js);
     *ns = bench_now_ns() - t0;
     hl_js_destroy(js);
     return rc;
@@ -229,11 +230,12 @@ static int setup_native(bench_ctx *c)
 
 /* ---------------------------------------------------------------- Node.js peers */
 
-/* Runs bench/js_peer.mjs MODE for PEER_SAMPLES requests; BENCH_SKIP when Node.js (or the npm
- * package) is not there. */
+/* Runs bench/js_peer.mjs MODE for PEER_SAMPLES requests (quick: PEER_SAMPLES_QUICK); BENCH_SKIP
+ * when Node.js (or the npm package) is not there. */
 static int run_peer(bench_ctx *c, const char *mode)
 {
     js_state *s = state(c);
+    int want = c->opt->quick ? PEER_SAMPLES_QUICK : PEER_SAMPLES;
     if (system("node --version > /dev/null 2>&1") != 0)
         return bench_skip(c, "Node.js is not installed");
     if (strcmp(mode, "qjs-emscripten") == 0 && !c->opt->qjs_emscripten)
@@ -241,19 +243,19 @@ static int run_peer(bench_ctx *c, const char *mode)
                              "npm into build/npm)");
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "HL_BENCH_QJS_EMSCRIPTEN='%s' node '%s' %s %d '%s' '%s'",
-             c->opt->qjs_emscripten ? c->opt->qjs_emscripten : "", c->opt->js_peer, mode,
-             PEER_SAMPLES, HANDLER_FN, EVENT);
+             c->opt->qjs_emscripten ? c->opt->qjs_emscripten : "", c->opt->js_peer, mode, want,
+             HANDLER_FN, EVENT);
     FILE *p = popen(cmd, "r");
     if (!p)
         return bench_fail(c, "cannot run node");
-    s->peer_ns = calloc(PEER_SAMPLES, sizeof *s->peer_ns);
+    s->peer_ns = calloc((size_t)want, sizeof *s->peer_ns);
     unsigned long long v;
-    while (s->peer_ns && s->npeer < PEER_SAMPLES && fscanf(p, "%llu", &v) == 1)
+    while (s->peer_ns && s->npeer < (size_t)want && fscanf(p, "%llu", &v) == 1)
         s->peer_ns[s->npeer++] = v;
     int status = pclose(p);
-    if (status != 0 || s->npeer < PEER_SAMPLES)
-        return bench_fail(c, "node %s gave %zu of %d samples (status %d)", mode, s->npeer,
-                          PEER_SAMPLES, status);
+    if (status != 0 || s->npeer < (size_t)want)
+        return bench_fail(c, "node %s gave %zu of %d samples (status %d)", mode, s->npeer, want,
+                          status);
     return 0;
 }
 

@@ -234,6 +234,38 @@ static void print_tput(FILE *f, const bench_run *run)
     }
 }
 
+static void print_js_tput(FILE *f, const bench_run *run)
+{
+    if (!run->js_ntput)
+        return;
+    fprintf(f, "\n-- JS handler calls per second, N JS sandboxes on N threads\n");
+    for (size_t i = 0; i < run->js_ntput; i++) {
+        const bench_tput *t = &run->js_tput[i];
+        if (t->failed)
+            fprintf(f, "N = %u: ERROR: %s\n", t->threads, t->error);
+        else
+            fprintf(f, "N = %u: %9.0f calls/s   scaling %.2fx\n", t->threads, t->calls_per_s,
+                    t->calls_per_s / run->js_tput[0].calls_per_s);
+    }
+}
+
+static void print_js_memory(FILE *f, const bench_run *run)
+{
+    const bench_memory *m = &run->js_mem;
+    if (!m->ran)
+        return;
+    fprintf(f, "\n-- memory: %u idle JS sandboxes from one loaded snapshot (one call each)\n",
+            m->count);
+    if (m->failed)
+        fprintf(f, "ERROR: %s\n", m->error);
+    else
+        fprintf(f,
+                "per JS sandbox: RSS %.1f KiB, PSS %.1f KiB, MemAvailable %.1f KiB; %.1f ms to "
+                "create them all\n",
+                m->rss_per_sb / 1024, m->pss_per_sb / 1024, m->avail_per_sb / 1024,
+                m->create_s * 1e3);
+}
+
 static void print_memory(FILE *f, const bench_run *run)
 {
     const bench_memory *m = &run->mem;
@@ -286,6 +318,8 @@ void bench_print_table(FILE *f, const bench_run *run)
     print_rows(f, run);
     print_tput(f, run);
     print_memory(f, run);
+    print_js_tput(f, run);
+    print_js_memory(f, run);
     print_targets(f, run);
 }
 
@@ -357,11 +391,11 @@ static void json_rows(FILE *f, const bench_run *run)
     fprintf(f, "\n  ],\n");
 }
 
-static void json_tput(FILE *f, const bench_run *run)
+static void json_tput(FILE *f, const char *name, const bench_tput *tput, size_t ntput)
 {
-    fprintf(f, "  \"throughput\": [");
-    for (size_t i = 0; i < run->ntput; i++) {
-        const bench_tput *t = &run->tput[i];
+    fprintf(f, "  \"%s\": [", name);
+    for (size_t i = 0; i < ntput; i++) {
+        const bench_tput *t = &tput[i];
         fprintf(f, "%s\n    {\"threads\": %u", i ? "," : "", t->threads);
         if (t->failed) {
             fprintf(f, ", \"error\": ");
@@ -371,13 +405,12 @@ static void json_tput(FILE *f, const bench_run *run)
                     t->floor_exits_per_s);
         fputc('}', f);
     }
-    fprintf(f, "%s],\n", run->ntput ? "\n  " : "");
+    fprintf(f, "%s],\n", ntput ? "\n  " : "");
 }
 
-static void json_memory(FILE *f, const bench_run *run)
+static void json_memory(FILE *f, const char *name, const bench_memory *m)
 {
-    const bench_memory *m = &run->mem;
-    fprintf(f, "  \"memory\": ");
+    fprintf(f, "  \"%s\": ", name);
     if (!m->ran)
         fprintf(f, "null");
     else if (m->failed) {
@@ -431,8 +464,10 @@ void bench_print_json(FILE *f, const bench_run *run)
     fprintf(f, ",\n  \"quick\": %s, \"rounds\": %u, \"iterations\": %u, \"seconds\": %.2f,\n",
             run->opt.quick ? "true" : "false", run->opt.rounds, run->opt.iterations, run->seconds);
     json_rows(f, run);
-    json_tput(f, run);
-    json_memory(f, run);
+    json_tput(f, "throughput", run->tput, run->ntput);
+    json_memory(f, "memory", &run->mem);
+    json_tput(f, "js_throughput", run->js_tput, run->js_ntput);
+    json_memory(f, "js_memory", &run->js_mem);
     json_targets(f, run);
     fprintf(f, "}\n");
 }

@@ -146,15 +146,11 @@ static double proc_kb(const char *path, const char *key)
     return v;
 }
 
-typedef struct mem_probe {
-    double rss, pss, avail;
-} mem_probe;
-
-static mem_probe probe(void)
+bench_mem_probe bench_probe_memory(void)
 {
-    mem_probe p = {proc_kb("/proc/self/status", "VmRSS:"),
-                   proc_kb("/proc/self/smaps_rollup", "Pss:"),
-                   proc_kb("/proc/meminfo", "MemAvailable:")};
+    bench_mem_probe p = {proc_kb("/proc/self/status", "VmRSS:"),
+                         proc_kb("/proc/self/smaps_rollup", "Pss:"),
+                         proc_kb("/proc/meminfo", "MemAvailable:")};
     return p;
 }
 
@@ -213,12 +209,12 @@ static int one_idle(hl_snapshot *snap, hl_sandbox **out)
 static void measure_idle(bench_memory *m, hl_snapshot *snap, hl_sandbox **sbs)
 {
     unsigned made = 0;
-    mem_probe before = probe();
+    bench_mem_probe before = bench_probe_memory();
     uint64_t t0 = bench_now_ns();
     while (made < m->count && one_idle(snap, &sbs[made]) == 0)
         made++;
     m->create_s = (double)(bench_now_ns() - t0) / 1e9;
-    mem_probe after = probe();
+    bench_mem_probe after = bench_probe_memory();
     if (made < m->count)
         fail_mem(m, "creating idle sandboxes");
     else {

@@ -8,7 +8,8 @@
 /* Guest functions of js.elf, and their parameters (all return BYTES, a reply):
  *   JsSetup(u64 memory_limit, u64 stack_limit, string host_names)   names '\n'-separated
  *   JsLoadModule(string name, string source)
- *   JsLinkAll()                       runs every module body not yet run
+ *   JsLinkAll()                       before a snapshot: runs every module body not yet run,
+ *                                     then collects garbage
  *   JsCall(string module, string export, string event)    event: JSON text; module "": the
  *                                                         module loaded last
  *   JsCallBytes(string module, string export, bytes event) event: a Uint8Array in JS

@@ -30,6 +30,9 @@ int hl__sandbox_alloc_host_side(hl_sandbox *sb)
         mmap(NULL, buffers_size(sb), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return hl__fail(HL_ENOMEM, "out of memory for message buffers");
+    /* Calls touch only the first pages of buffers of megabytes: with transparent huge pages the
+     * first write would give each sandbox 2 MiB of memory it never uses. */
+    madvise(p, buffers_size(sb), MADV_NOHUGEPAGE);
     sb->msg = p;
     sb->enc = sb->msg + (buffers_size(sb) - sb->enc_cap);
     return hl__dirty_init(&sb->dirty, &sb->mem);

@@ -42,12 +42,20 @@ static int js_load(const hl_value *args, size_t nargs, hl_value *ret)
     return js_reply_ok(ret);
 }
 
+/* Before a snapshot: every module body run, then a garbage collection, with the next one as far
+ * away as QuickJS puts it after any collection (half the heap in use again). Otherwise the first
+ * call of every sandbox made from the snapshot may collect, and QuickJS's collector writes to
+ * every object: each sandbox would copy the whole heap. */
 static int js_link(const hl_value *args, size_t nargs, hl_value *ret)
 {
     (void)args, (void)nargs;
     enter();
     if (js_modules_link_all() != 0)
         return fail_with_exception(ret);
+    JS_RunGC(js_rt);
+    JSMemoryUsage use;
+    JS_ComputeMemoryUsage(js_rt, &use);
+    JS_SetGCThreshold(js_rt, (size_t)(use.malloc_size + use.malloc_size / 2));
     return js_reply_ok(ret);
 }
 

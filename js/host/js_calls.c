@@ -170,7 +170,7 @@ HL_API int hl_js_snapshot(hl_js *js, hl_snapshot **out)
     if (!js || !out)
         return HL_EINVAL;
     int rc = hljs__start(js);
-    if (!rc && js->modules_pending && !(rc = guest(js, HL_JS_FN_LINK, NULL, 0, NULL)))
+    if (!rc && !(rc = guest(js, HL_JS_FN_LINK, NULL, 0, NULL)))
         js->modules_pending = 0;
     if (rc)
         return rc;
