@@ -1,12 +1,16 @@
 # fuzz.mk: clang libFuzzer targets for every decoder of guest- or user-supplied bytes (tests/fuzz/):
-# wire (common/wire.c), bstack (src/bstack.c), elf (src/elf.c), snapshot (hl_snapshot_load) and
-# args (cli/args.c). Built with clang, ASan and UBSan in build-fuzz/, apart from build*/.
+# wire (common/wire.c), bstack (src/bstack.c), elf (src/elf.c), snapshot (hl_snapshot_load), args
+# (cli/args.c) and js (JavaScript sandboxes: js/host with the JS guest, and its decoder of the
+# guest's error replies; without /dev/kvm, hl_js_new's checks). Built with clang, ASan and UBSan in
+# build-fuzz/, apart from build*/; js also embeds the JS guest image that `make` builds in $(B)/js/.
 #   make fuzz                  builds them and runs each for FUZZ_SECONDS (default 60) on a scratch
 #                              copy of tests/fuzz/corpus/<target>/ (the repository is not touched)
 #   make fuzz FUZZ_SECONDS=N   N seconds each;  make fuzz-smoke: 10 s each (CI)
 #   make fuzz-run-elf          one target;  make fuzz-build: only build
 #   build-fuzz/fuzz_elf FILE...          replays inputs (a crash, a corpus) without fuzzing
 #   make fuzz-seeds            rewrites the wire, bstack and args seeds (tests/fuzz/gen_seeds.c)
+#   make B=build-vm FUZZ_B=build-vm/fuzz HL_EXTRA_CFLAGS=-DX86_TYPE_TSS64_LOADED=9 fuzz-build
+#                              builds them for the emulated machine of make vm-test (mk/vmtest.mk)
 # A failure prints the report and stack trace; the input is in build-fuzz/artifacts/<target>/
 # and the whole log in build-fuzz/logs/<target>.log.
 # libFuzzer's runtime comes with clang's compiler-rt (Debian: libclang-rt-<major>-dev). When a
@@ -15,11 +19,11 @@
 FUZZ_B := build-fuzz
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := wire bstack elf snapshot args
+FUZZ_TARGETS := wire bstack elf snapshot args js
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -D_GNU_SOURCE \
                -DHL_BUILDING_LIBRARY -Iinclude -iquote src -iquote common -iquote cli \
-               -iquote tests/fuzz
+               -iquote tests/fuzz $(HL_EXTRA_CFLAGS)
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(LIB_SRC) cli/args.c)
 FUZZ_PROGS := $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
 FUZZ_RUNS := $(FUZZ_TARGETS:%=fuzz-run-%)
@@ -28,6 +32,10 @@ FUZZ_RT_PKG = libclang-rt-$(firstword $(subst ., ,$(shell $(FUZZ_CC) -dumpversio
 # Per-target options: bstack inputs fill its 16 KiB guest memory; snapshot files are ~260 KiB.
 FUZZ_OPTS_bstack := -max_len=16400
 FUZZ_OPTS_snapshot := -max_len=400000
+# js links libhyperlight_js compiled the same way, and the JS guest image (or the reason it is
+# missing) from the ordinary build, assembled as mk/js.mk does.
+FUZZ_JS_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(JS_HOST_SRC)) $(FUZZ_B)/obj/js/host/js_image.o
+$(patsubst %.c,$(FUZZ_B)/obj/%.o,$(JS_HOST_SRC) tests/fuzz/fuzz_js.c): FUZZ_CFLAGS += -iquote js
 
 $(FUZZ_RT_OK):
 	@mkdir -p $(@D)
@@ -45,11 +53,21 @@ $(FUZZ_B)/obj/%.o: %.c
 	@$(call say,CC-FUZZ,$<)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
+$(FUZZ_B)/obj/js/host/js_image.o: js/host/js_image.S $(JS_IMAGE) $(JS_IMAGE_MISSING)
+	@mkdir -p $(@D)
+	@$(call say,AS-FUZZ,$<)
+	$(Q)$(FUZZ_CC) -c -DHLJS_IMAGE='"$(JS_IMAGE)"' -DHLJS_MISSING='"$(JS_IMAGE_MISSING)"' $< -o $@
+
 $(FUZZ_B)/libhl_fuzz.a: $(FUZZ_LIB_OBJ)
 	@$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_B)/libhl_fuzz.a | $(FUZZ_RT_OK)
+	@$(call say,LD-FUZZ,$@)
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(HOST_LDLIBS) -lm
+
+$(FUZZ_B)/fuzz_js: $(FUZZ_B)/obj/tests/fuzz/fuzz_js.o $(FUZZ_JS_OBJ) $(FUZZ_B)/libhl_fuzz.a \
+                   | $(FUZZ_RT_OK)
 	@$(call say,LD-FUZZ,$@)
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(HOST_LDLIBS) -lm
 

@@ -166,11 +166,14 @@ HL_API const hl_js_error *hl_js_last_error(const hl_js *js);
 
 /* A snapshot of js's state now (every loaded module run first), for hl_js_restore,
  * hl_js_new_from_snapshot and hl_snapshot_save. Release with hl_snapshot_release.
- * Returns 0, HL_EGUEST (a module body threw), and the codes of hl_sandbox_snapshot. */
+ * A module whose body throws (or whose import is still missing) does not fail the snapshot: each
+ * use of it throws that error again. Returns 0 and the codes of hl_sandbox_snapshot (HL_ETIMEOUT
+ * when a body runs past the time limit). */
 HL_API HL_WARN_UNUSED int hl_js_snapshot(hl_js *js, hl_snapshot **out);
 
 /* Brings js back to snap (from this sandbox, or another JS sandbox of the same config), also
- * after a time limit or interrupt. Returns the codes of hl_sandbox_restore. */
+ * after a time limit or interrupt. With reset_after_call, snap becomes the clean state later
+ * calls return to. Returns the codes of hl_sandbox_restore and hl_sandbox_snapshot. */
 HL_API HL_WARN_UNUSED int hl_js_restore(hl_js *js, hl_snapshot *snap);
 
 /* A new JS sandbox in the state of snap (from hl_js_snapshot, or hl_snapshot_load of a file it

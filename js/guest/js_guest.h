@@ -30,7 +30,8 @@ JSValue js_engine_settle(JSValue v);
 /* Compiles `source` as module `name` (replacing any earlier one of that name for later
  * imports and calls); its body runs at its first use. 0, or -1 with a JS exception pending. */
 int js_modules_load(const char *name, const char *source, size_t len);
-/* Runs the bodies of every loaded module not yet run. 0, or -1 with a JS exception pending. */
+/* Runs the bodies of every loaded module (its newest version) not yet run; one that fails
+ * throws again at each use (js_modules_export). Returns 0. */
 int js_modules_link_all(void);
 /* The name of the module `module` means ("" means the one loaded last). */
 const char *js_modules_name(const char *module);

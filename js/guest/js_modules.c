@@ -188,11 +188,14 @@ static int run_one(js_module *m)
     return 0;
 }
 
+/* The newest version of each name (an older one runs only for the modules that imported it). A
+ * body that throws, or a module whose import is still missing, fails only its own uses: each
+ * throws that error again, while the other modules go on working. */
 int js_modules_link_all(void)
 {
     for (size_t i = 0; i < nmodules; i++)
-        if (run_one(&modules[i]) != 0)
-            return -1;
+        if (find(modules[i].name) == &modules[i] && run_one(&modules[i]) != 0)
+            JS_FreeValue(js_ctx, JS_GetException(js_ctx));
     return 0;
 }
 

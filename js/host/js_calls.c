@@ -101,14 +101,27 @@ HL_API int hl_js_load_module(hl_js *js, const char *name, const char *source, si
 }
 
 /* reset_after_call: the clean state is taken once every module loaded so far has run. */
+/* If running the module bodies fails (a body throws, loops past the time limit), the sandbox
+ * goes back to where it was before, so that reset_after_call still leaves no state and no poison
+ * behind: the snapshot taken first is that state. */
 static int take_clean_snapshot(hl_js *js)
 {
     if (js->clean && !js->modules_pending)
         return 0;
-    hl_snapshot *snap;
-    int rc = hl_js_snapshot(js, &snap);
+    hl_snapshot *before, *snap;
+    int rc = hljs__start(js);
+    if (!rc && (rc = hl_sandbox_snapshot(js->sb, &before)))
+        return hljs__error_hl(js, rc);
     if (rc)
         return rc;
+    rc = hl_js_snapshot(js, &snap);
+    if (rc) { /* js's error stays the bodies' */
+        if (hl_sandbox_restore(js->sb, before) != 0 && !hl_sandbox_is_poisoned(js->sb))
+            rc = hljs__error_hl(js, HL_EKVM);
+        hl_snapshot_release(before);
+        return rc;
+    }
+    hl_snapshot_release(before);
     hl_snapshot_release(js->clean);
     js->clean = snap;
     return 0;
@@ -183,7 +196,17 @@ HL_API int hl_js_restore(hl_js *js, hl_snapshot *snap)
     if (!js || !snap)
         return HL_EINVAL;
     int rc = hl_sandbox_restore(js->sb, snap);
-    return rc ? hljs__error_hl(js, rc) : 0;
+    if (rc)
+        return hljs__error_hl(js, rc);
+    if (js->cfg.reset_after_call) { /* snap is the clean state from now on */
+        hl_snapshot *clean;
+        if ((rc = hl_sandbox_snapshot(js->sb, &clean)))
+            return hljs__error_hl(js, rc);
+        hl_snapshot_release(js->clean);
+        js->clean = clean;
+        js->modules_pending = 0;
+    }
+    return 0;
 }
 
 HL_API bool hl_js_interrupt(hl_js *js)

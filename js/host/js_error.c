@@ -134,6 +134,11 @@ int hljs__error_js(hl_js *js, const uint8_t *p, size_t len)
     char *text = NULL;
     int w = asprintf(&text, "%s%s%s%s%.*s", e->name, *e->name ? ": " : "", e->message,
                      n ? " at " : "", (int)n, n ? frame : "");
+    if (w >= 0 && text && !*text) { /* `throw ""` */
+        free(text);
+        w = asprintf(&text, "(an empty string was thrown)%s%.*s", n ? " at " : "", (int)n,
+                     n ? frame : "");
+    }
     if (w >= 0 && text) {
         hl__text_neutralise(text);
         js->err.text = text;

@@ -147,7 +147,8 @@ TEST(exceptions_reach_the_host_with_name_message_stack_and_position)
                               "}\n"
                               "export function custom() { const err = new Error('bad cheese'); "
                               "err.name = 'CheeseError'; throw err; }\n"
-                              "export function value() { throw 42; }\n");
+                              "export function value() { throw 42; }\n"
+                              "export function empty() { throw ''; }\n");
     const hl_js_error *e = call_fails(js, "handler", "{}", HL_EGUEST);
     CHECK_STREQ(e->name, "TypeError");
     CHECK_STREQ(e->message, "cannot read property 'y' of undefined");
@@ -164,6 +165,9 @@ TEST(exceptions_reach_the_host_with_name_message_stack_and_position)
     e = call_fails(js, "value", "null", HL_EGUEST);
     CHECK_STREQ(e->name, "");
     CHECK_STREQ(e->message, "42");
+    e = call_fails(js, "empty", "null", HL_EGUEST);
+    CHECK_STREQ(e->message, "");
+    CHECK_STREQ(e->text, "(an empty string was thrown)"); /* a string has no stack */
     /* the sandbox is not poisoned by a JS exception */
     CHECK(!hl_sandbox_is_poisoned(hl_js_sandbox(js)));
     e = call_fails(js, "nothere", "null", HL_EGUEST);

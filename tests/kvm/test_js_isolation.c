@@ -250,6 +250,58 @@ TEST(an_endless_loop_hits_the_time_limit_and_a_restore_recovers)
     hl_snapshot_release(snap);
 }
 
+TEST(a_module_body_past_the_time_limit_leaves_no_poison_with_reset)
+{
+    hl_js_config cfg = reset_config();
+    cfg.time_limit_ms = 300;
+    hl_js *js = new_js(&cfg);
+    load(js, "slow", "while (true) {}\nexport const handler = () => 1;");
+    hl_js_data ev = hl_js_json("null"), r;
+    CHECK_JS_RC(js, hl_js_call(js, "slow", NULL, &ev, &r), HL_ETIMEOUT);
+    CHECK(!hl_sandbox_is_poisoned(hl_js_sandbox(js)));
+    load(js, "slow", "export const handler = () => 'fixed';"); /* the old body never runs again */
+    CHECK_JS_OK(js, hl_js_call(js, "slow", NULL, &ev, &r));
+    CHECK_STREQ(r.data, "\"fixed\"");
+    hl_js_destroy(js);
+}
+
+TEST(with_reset_a_module_whose_body_throws_fails_only_its_own_calls)
+{
+    hl_js_config cfg = reset_config();
+    hl_js *js = js_with(&cfg, stateful);
+    load(js, "bad", "export const handler = () => 1;\nthrow new TypeError('bad body');");
+    load(js, "needs", "import { x } from 'missing'; export const handler = () => x;");
+    hl_js_data ev = hl_js_json("null"), r;
+    for (int i = 0; i < 2; i++) {
+        CHECK_JS_RC(js, hl_js_call(js, "bad", NULL, &ev, &r), HL_EGUEST);
+        CHECK_STREQ(hl_js_last_error(js)->message, "bad body");
+        CHECK_JS_RC(js, hl_js_call(js, "needs", NULL, &ev, &r), HL_EGUEST);
+        CHECK_CONTAINS(hl_js_last_error(js)->message, "'missing'");
+        CALL_JSON(js, "handler", "1", "[1,null]");
+    }
+    load(js, "missing", "export const x = 'found';");
+    CHECK_JS_OK(js, hl_js_call(js, "needs", NULL, &ev, &r));
+    CHECK_STREQ(r.data, "\"found\"");
+    hl_js_destroy(js);
+}
+
+TEST(with_reset_a_restored_snapshot_becomes_the_clean_state)
+{
+    hl_js_config cfg = reset_config();
+    hl_js *js = js_with(&cfg, stateful);
+    hl_snapshot *s0;
+    CHECK_JS_OK(js, hl_js_snapshot(js, &s0));
+    load(js, "later", "export const handler = () => 'later';");
+    hl_js_data ev = hl_js_json("null"), r;
+    CHECK_JS_OK(js, hl_js_call(js, "later", NULL, &ev, &r));
+    CHECK_JS_OK(js, hl_js_restore(js, s0));
+    for (int i = 0; i < 2; i++) /* every call now starts from s0, which has no module "later" */
+        CHECK_JS_RC(js, hl_js_call(js, "later", NULL, &ev, &r), HL_EGUEST);
+    CALL_JSON(js, "handler", "1", "[1,null]");
+    hl_js_destroy(js);
+    hl_snapshot_release(s0);
+}
+
 static void *interrupt_soon(void *arg)
 {
     usleep(200 * 1000);
@@ -389,6 +441,9 @@ static const hl_test tests[] = {
     TEST_ENTRY(snapshot_files_make_js_sandboxes_in_other_processes),
     TEST_ENTRY(a_snapshot_of_a_c_guest_is_not_a_js_sandbox),
     TEST_ENTRY(an_endless_loop_hits_the_time_limit_and_a_restore_recovers),
+    TEST_ENTRY(a_module_body_past_the_time_limit_leaves_no_poison_with_reset),
+    TEST_ENTRY(with_reset_a_module_whose_body_throws_fails_only_its_own_calls),
+    TEST_ENTRY(with_reset_a_restored_snapshot_becomes_the_clean_state),
     TEST_ENTRY(an_interrupt_stops_a_script_and_reset_recovers),
     TEST_ENTRY(memory_limit_gives_a_catchable_error_not_a_dead_guest),
     TEST_ENTRY(deep_recursion_is_a_catchable_error_not_a_stack_overflow),
