@@ -71,8 +71,7 @@ static JSValue native_random(JSContext *ctx, JSValueConst this_val, int argc, JS
 }
 
 /* ---- byte views ---- */
-/* The bytes of a Uint8Array (or any typed array view) or ArrayBuffer; NULL with an exception. */
-static uint8_t *view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
+uint8_t *js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 {
     size_t offset, size, per;
     JSValue ab = JS_GetTypedArrayBuffer(ctx, v, &offset, len, &per);
@@ -93,7 +92,7 @@ static JSValue native_fill_random(JSContext *ctx, JSValueConst this_val, int arg
 {
     (void)this_val, (void)argc;
     size_t len;
-    uint8_t *p = view_bytes(ctx, argv[0], &len);
+    uint8_t *p = js_view_bytes(ctx, argv[0], &len);
     if (!p)
         return JS_EXCEPTION;
     if (len > NATIVE_RANDOM_BYTES_MAX)
@@ -128,7 +127,7 @@ static JSValue native_utf8_decode(JSContext *ctx, JSValueConst this_val, int arg
 {
     (void)this_val, (void)argc;
     size_t len;
-    uint8_t *p = view_bytes(ctx, argv[0], &len);
+    uint8_t *p = js_view_bytes(ctx, argv[0], &len);
     if (!p)
         return JS_EXCEPTION;
     return JS_NewStringLen(ctx, (const char *)p, len);

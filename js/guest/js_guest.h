@@ -22,6 +22,9 @@ int js_engine_setup(uint64_t memory_limit, uint64_t stack_limit, const char *nam
 /* Runs queued promise jobs until none is left. Returns 0, or -1 when a job threw (the exception
  * is pending). */
 int js_engine_drain_jobs(void);
+/* The bytes of a typed array (any view) or ArrayBuffer, in place; NULL with an exception pending
+ * for anything else or a detached buffer. */
+uint8_t *js_view_bytes(JSContext *ctx, JSValueConst v, size_t *len);
 /* Settles `v` if it is a promise (running jobs), returning its value or the exception pending
  * (JS_EXCEPTION). Takes ownership of v. */
 JSValue js_engine_settle(JSValue v);

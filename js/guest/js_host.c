@@ -29,16 +29,10 @@ static int read_parts(JSContext *ctx, JSValueConst array, part *parts, uint32_t 
 {
     for (uint32_t i = 0; i < n; i++) {
         JSValue v = JS_GetPropertyUint32(ctx, array, i);
-        size_t offset, per, size;
-        JSValue ab = JS_GetTypedArrayBuffer(ctx, v, &offset, &parts[i].len, &per);
+        parts[i].p = js_view_bytes(ctx, v, &parts[i].len);
         JS_FreeValue(ctx, v); /* the array keeps the view, and the view its buffer, alive */
-        if (JS_IsException(ab))
+        if (!parts[i].p)
             return -1;
-        const uint8_t *p = JS_GetArrayBuffer(ctx, &size, ab);
-        JS_FreeValue(ctx, ab);
-        if (!p)
-            return -1;
-        parts[i].p = p + offset;
     }
     return 0;
 }

@@ -23,6 +23,17 @@ static int fail_with_exception(hl_value *ret)
     return rc;
 }
 
+/* Replies with what `r` (consumed: a value, a promise, or JS_EXCEPTION) settles to. */
+static int reply_settled(JSValue r, hl_value *ret)
+{
+    r = js_engine_settle(r);
+    if (JS_IsException(r))
+        return fail_with_exception(ret);
+    int rc = js_reply_value(r, ret);
+    JS_FreeValue(js_ctx, r);
+    return rc;
+}
+
 static int js_setup(const hl_value *args, size_t nargs, hl_value *ret)
 {
     (void)nargs;
@@ -91,12 +102,7 @@ static int call_export(const hl_value *args, JSValue event, hl_value *ret)
     JSValue r = JS_Call(js_ctx, fn, JS_UNDEFINED, 1, (JSValueConst *)&event);
     JS_FreeValue(js_ctx, event);
     JS_FreeValue(js_ctx, fn);
-    r = js_engine_settle(r);
-    if (JS_IsException(r))
-        return fail_with_exception(ret);
-    int rc = js_reply_value(r, ret);
-    JS_FreeValue(js_ctx, r);
-    return rc;
+    return reply_settled(r, ret);
 }
 
 static int js_call(const hl_value *args, size_t nargs, hl_value *ret)
@@ -119,14 +125,9 @@ static int js_eval(const hl_value *args, size_t nargs, hl_value *ret)
 {
     (void)nargs;
     enter();
-    JSValue r =
-        JS_Eval(js_ctx, args[0].as.str.ptr, args[0].as.str.len, "<eval>", JS_EVAL_TYPE_GLOBAL);
-    r = js_engine_settle(r);
-    if (JS_IsException(r))
-        return fail_with_exception(ret);
-    int rc = js_reply_value(r, ret);
-    JS_FreeValue(js_ctx, r);
-    return rc;
+    return reply_settled(
+        JS_Eval(js_ctx, args[0].as.str.ptr, args[0].as.str.len, "<eval>", JS_EVAL_TYPE_GLOBAL),
+        ret);
 }
 
 static void reg(const char *name, const hl_type *params, size_t n, hlg_fn fn)

@@ -22,20 +22,10 @@ int js_reply_ok(hl_value *ret)
     return reply(ret, HL_JS_KIND_OK, NULL, 0);
 }
 
-/* The bytes of a Uint8Array or ArrayBuffer result; NULL (no exception left) for anything else. */
+/* The bytes of a typed array or ArrayBuffer result; NULL (no exception left) for anything else. */
 static const uint8_t *result_bytes(JSValueConst v, size_t *len)
 {
-    size_t offset, per, size;
-    JSValue ab = JS_GetTypedArrayBuffer(js_ctx, v, &offset, len, &per);
-    if (!JS_IsException(ab)) {
-        const uint8_t *p = JS_GetArrayBuffer(js_ctx, &size, ab);
-        JS_FreeValue(js_ctx, ab);
-        return p ? p + offset : NULL;
-    }
-    JS_FreeValue(js_ctx, JS_GetException(js_ctx));
-    if (!JS_IsObject(v))
-        return NULL;
-    const uint8_t *p = JS_GetArrayBuffer(js_ctx, len, v);
+    const uint8_t *p = js_view_bytes(js_ctx, v, len);
     if (!p)
         JS_FreeValue(js_ctx, JS_GetException(js_ctx));
     return p;

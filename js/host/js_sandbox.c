@@ -112,22 +112,34 @@ static int finish_new(hl_js *js, int rc, hl_js **out)
     return 0;
 }
 
+/* The object and its checked config, and the hyperlight config it makes; NULL when out of
+ * memory (*rc is then HL_ENOMEM). */
+static hl_js *begin_new(const hl_js_config *cfg, hl_config *h, int *rc)
+{
+    hl_js *js = js_alloc();
+    if (!js) {
+        *rc = HL_ENOMEM;
+        return NULL;
+    }
+    if (!(*rc = check_config(js, cfg)))
+        sandbox_config(&js->cfg, h);
+    return js;
+}
+
 HL_API int hl_js_new(const hl_js_config *cfg, hl_js **out)
 {
     if (!out)
         return HL_EINVAL;
     if (!hl_js_available())
         return HL_ENOTFOUND;
-    hl_js *js = js_alloc();
+    hl_config h;
+    int rc;
+    hl_js *js = begin_new(cfg, &h, &rc);
     if (!js)
-        return HL_ENOMEM;
-    int rc = check_config(js, cfg);
-    if (!rc) {
-        hl_config h;
-        sandbox_config(&js->cfg, &h);
+        return rc;
+    if (!rc)
         rc = hl_sandbox_new_from_memory(&h, hljs__image, (size_t)(hljs__image_end - hljs__image),
                                         &js->sb);
-    }
     return finish_new(js, rc, out);
 }
 
@@ -135,13 +147,12 @@ HL_API int hl_js_new_from_snapshot(const hl_js_config *cfg, hl_snapshot *snap, h
 {
     if (!out || !snap)
         return HL_EINVAL;
-    hl_js *js = js_alloc();
+    hl_config h;
+    int rc;
+    hl_js *js = begin_new(cfg, &h, &rc);
     if (!js)
-        return HL_ENOMEM;
-    int rc = check_config(js, cfg);
+        return rc;
     if (!rc) {
-        hl_config h;
-        sandbox_config(&js->cfg, &h);
         h.memory_limit = HL_MAX_GUEST_MEMORY; /* the snapshot's sizes, not cfg's, apply */
         rc = hl_sandbox_new_from_snapshot(&h, snap, &js->sb);
     }
