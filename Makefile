@@ -53,3 +53,4 @@ include mk/fuzz.mk
 include mk/soak.mk
 include mk/examples.mk
 include mk/vmtest.mk
+include mk/python.mk

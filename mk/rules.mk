@@ -186,6 +186,8 @@ help:
 	@echo "make quickjs    fetch QuickJS's source package again (after make said it could not)"
 	@echo "make test       build and run every test (SANITIZE=1 for ASan+UBSan)"
 	@echo "make install    install under PREFIX (default /usr/local)"
+	@echo "make install-python  the Python package (bindings/python) under PREFIX, offline"
+	@echo "make python-test     only the Python bindings' tests (also part of make test)"
 	@echo "make valgrind   the KVM tests under valgrind memcheck"
 	@echo "make bench      hl-bench, full run (bench-smoke: a quick pass; bench-chart: the PNG)"
 	@echo "make soak       long create/call/restore loops checking fds and RSS stay flat"

@@ -25,5 +25,8 @@ vm-test:
 	    'echo "== examples/json: cJSON in a sandbox"' \
 	    '$(VM_B)/bin/json_host $(VM_B)/guests/json_guest.elf || rc=1' \
 	    'echo "== examples/js: a JS sandbox host"' \
-	    '$(VM_B)/bin/js_host examples/js/handler.js || rc=1' 'exit $$rc' > $(VM_B)/vm-test.sh
+	    '$(VM_B)/bin/js_host examples/js/handler.js || rc=1' \
+	    'echo "== bindings/python: the Python tests against $(VM_B)/lib (200 leak cycles, not 10,000)"' \
+	    'HYPERLIGHT_LIB=$(VM_B)/lib/libhyperlight.so HYPERLIGHT_JS_LIB=$(VM_B)/lib/libhyperlight_js.so \
+	     HL_PY_LEAK_CYCLES=200 python3 bindings/python/tests/run.py || rc=1' 'exit $$rc' > $(VM_B)/vm-test.sh
 	tests/vm/run.sh $(VM_KIT) $(VM_SECONDS) $(VM_B)/vm-test.sh
