@@ -130,6 +130,9 @@ typedef struct bench_mem_probe {
     double rss, pss, avail;
 } bench_mem_probe;
 bench_mem_probe bench_probe_memory(void);
+/* After creating `made` idle sandboxes since t0 (memory `before`): the time, and unless m failed
+ * the memory per sandbox. */
+void bench_memory_account(bench_memory *m, bench_mem_probe before, uint64_t t0, unsigned made);
 
 /* ---- JS sandboxes (ops_js.c; hyperlight/js.h) ---- */
 typedef struct hl_js hl_js;

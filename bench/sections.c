@@ -206,6 +206,17 @@ static int one_idle(hl_snapshot *snap, hl_sandbox **out)
     return 0;
 }
 
+void bench_memory_account(bench_memory *m, bench_mem_probe before, uint64_t t0, unsigned made)
+{
+    m->create_s = (double)(bench_now_ns() - t0) / 1e9;
+    bench_mem_probe after = bench_probe_memory();
+    if (m->failed || !made)
+        return;
+    m->rss_per_sb = (after.rss - before.rss) / made;
+    m->pss_per_sb = (after.pss - before.pss) / made;
+    m->avail_per_sb = (before.avail - after.avail) / made;
+}
+
 static void measure_idle(bench_memory *m, hl_snapshot *snap, hl_sandbox **sbs)
 {
     unsigned made = 0;
@@ -213,15 +224,9 @@ static void measure_idle(bench_memory *m, hl_snapshot *snap, hl_sandbox **sbs)
     uint64_t t0 = bench_now_ns();
     while (made < m->count && one_idle(snap, &sbs[made]) == 0)
         made++;
-    m->create_s = (double)(bench_now_ns() - t0) / 1e9;
-    bench_mem_probe after = bench_probe_memory();
     if (made < m->count)
         fail_mem(m, "creating idle sandboxes");
-    else {
-        m->rss_per_sb = (after.rss - before.rss) / made;
-        m->pss_per_sb = (after.pss - before.pss) / made;
-        m->avail_per_sb = (before.avail - after.avail) / made;
-    }
+    bench_memory_account(m, before, t0, made);
     for (unsigned i = 0; i < made; i++)
         hl_sandbox_destroy(sbs[i]);
 }

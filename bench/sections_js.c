@@ -94,13 +94,7 @@ static void js_measure_idle(bench_memory *m, bench_ctx *c, hl_snapshot *snap, hl
             break;
         }
     }
-    m->create_s = (double)(bench_now_ns() - t0) / 1e9;
-    bench_mem_probe after = bench_probe_memory();
-    if (!m->failed && made) {
-        m->rss_per_sb = (after.rss - before.rss) / made;
-        m->pss_per_sb = (after.pss - before.pss) / made;
-        m->avail_per_sb = (before.avail - after.avail) / made;
-    }
+    bench_memory_account(m, before, t0, made);
     for (unsigned i = 0; i < made; i++)
         hl_js_destroy(all[i]);
 }

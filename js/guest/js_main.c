@@ -76,8 +76,7 @@ static JSValue new_uint8array(const uint8_t *p, size_t len)
     JSValue ab = JS_NewArrayBufferCopy(js_ctx, p, len);
     if (JS_IsException(ab))
         return ab;
-    /* offset and length given: a view of fixed length (without them QuickJS makes one that
-     * tracks its buffer's length, whose copies it got wrong) */
+    /* JS_NewTypedArray reads all three of (buffer, offset, length), whatever argc says */
     JSValue argv[3] = {ab, JS_NewInt32(js_ctx, 0), JS_NewInt64(js_ctx, (int64_t)len)};
     JSValue u8 = JS_NewTypedArray(js_ctx, 3, argv, JS_TYPED_ARRAY_UINT8);
     JS_FreeValue(js_ctx, ab);

@@ -20,6 +20,7 @@ typedef struct js_module {
     char *source;   /* until it compiles */
     size_t len;
     JSModuleDef *def; /* once compiled (the context's module list holds it) */
+    int ran;          /* its body has run to completion: later uses need not ask QuickJS */
 } js_module;
 
 static js_module *modules;
@@ -134,8 +135,8 @@ static js_module *add(const char *name, const char *source, size_t len)
         JS_ThrowRangeError(js_ctx, "too many modules (at most %d versions)", MODULES_MAX);
         return NULL;
     }
-    js_module m = {strdup(name), version_name(name, versions_of(name) + 1), malloc(len + 1), len,
-                   NULL};
+    js_module m = {
+        strdup(name), version_name(name, versions_of(name) + 1), malloc(len + 1), len, NULL, 0};
     if (!m.name || !m.internal || !m.source) {
         free_module(&m);
         JS_ThrowOutOfMemory(js_ctx);
@@ -177,14 +178,17 @@ int js_modules_load(const char *name, const char *source, size_t len)
 /* Compiles m if it waits, then runs its body (and, through its imports, theirs) if not yet. */
 static int run_one(js_module *m)
 {
+    if (m->ran)
+        return 0;
     if (!m->def && compile(m) != 0)
         return -1;
-    /* once run, this only returns the body's settled promise: a body that threw throws again */
+    /* after a body that threw, this returns its rejected promise again: it throws at every use */
     JSValue mod = JS_DupValue(js_ctx, JS_MKPTR(JS_TAG_MODULE, m->def));
     JSValue r = js_engine_settle(JS_EvalFunction(js_ctx, mod));
     if (JS_IsException(r))
         return -1;
     JS_FreeValue(js_ctx, r);
+    m->ran = 1;
     return 0;
 }
 

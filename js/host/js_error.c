@@ -11,10 +11,15 @@
 
 static const char empty[] = "";
 
+static void store_free(hljs_error_store *e)
+{
+    free(e->raw), free(e->file), free(e->text);
+    memset(e, 0, sizeof *e);
+}
+
 void hljs__error_free(hl_js *js)
 {
-    free(js->err.raw), free(js->err.file), free(js->err.text);
-    memset(&js->err, 0, sizeof js->err);
+    store_free(&js->err);
 }
 
 void hljs__error_clear(hl_js *js)
@@ -148,14 +153,13 @@ int hljs__error_js(hl_js *js, const uint8_t *p, size_t len)
 }
 
 /* Why the calling thread's last hl_js_new or hl_js_new_from_snapshot failed. */
-static _Thread_local hl_js creation;
+static _Thread_local hljs_error_store creation;
 static _Thread_local int creation_set;
 
 void hljs__error_keep_creation(hl_js *js)
 {
-    if (creation_set)
-        hljs__error_free(&creation);
-    creation.err = js->err;
+    store_free(&creation);
+    creation = js->err;
     memset(&js->err, 0, sizeof js->err);
     creation_set = 1;
 }
@@ -165,5 +169,5 @@ HL_API const hl_js_error *hl_js_last_error(const hl_js *js)
     static const hl_js_error none = {0, empty, empty, empty, empty, 0, 0, empty};
     if (js)
         return &js->err.view;
-    return creation_set ? &creation.err.view : &none;
+    return creation_set ? &creation.view : &none;
 }

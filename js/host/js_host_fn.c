@@ -9,6 +9,9 @@
 #include "text.h"
 
 #define HOST_NAME_MAX_LEN 128
+/* What hyperlight's wire adds around a BYTES result (message kind, type, length): a reply this
+ * much under buffer_size fits the output buffer. */
+#define REPLY_FRAMING 64
 
 static int valid_name(const char *name)
 {
@@ -224,7 +227,7 @@ static int dispatch(void *user, const hl_value *args, size_t nargs, hl_value *re
 
 int hljs__register_dispatcher(hl_js *js)
 {
-    js->reply.max = js->cfg.buffer_size - 64; /* the result's own framing on the wire */
+    js->reply.max = js->cfg.buffer_size - REPLY_FRAMING;
     return hl_sandbox_register(js->sb, HL_JS_FN_HOST, HL_TYPE_BYTES, HL_PARAMS(HL_TYPE_BYTES),
                                dispatch, js);
 }

@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 from ctypes import byref, c_void_p, string_at
-from typing import Any, Callable, NamedTuple, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, TypeVar, Union
 
 from . import _errors, _lib
 
@@ -159,7 +159,23 @@ class Guard:
         return self.owner == threading.get_ident()
 
 
-class Snapshot:
+_C = TypeVar("_C", bound="Closable")
+
+
+class Closable:
+    """`with X(...) as x:` closes x at the end of the block (Sandbox, JSSandbox, Snapshot)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Snapshot(Closable):
     """An immutable, reference-counted snapshot of a sandbox (hl_snapshot): restore it into a
     sandbox of the same guest and config, make new sandboxes from it, save it to a file. Usable
     from any thread, by any number of sandboxes at once."""
@@ -216,12 +232,6 @@ class Snapshot:
             p = self._take_if_done()
         if p:
             _lib.lib().hl_snapshot_release(p)
-
-    def __enter__(self) -> "Snapshot":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __del__(self):
         try:

@@ -6,7 +6,7 @@ from ctypes import byref, c_void_p, string_at
 from typing import Any, Callable, Dict, Optional, Union
 
 from . import _errors, _lib
-from ._common import Callbacks, Guard, Log, Output, Snapshot, log_level, set_size
+from ._common import Callbacks, Closable, Guard, Log, Output, Snapshot, log_level, set_size
 
 _Event = Any  # anything json.dumps takes, or bytes / bytearray / memoryview
 
@@ -42,7 +42,7 @@ def _s(p: Optional[bytes]) -> str:
     return (p or b"").decode("utf-8", "replace")
 
 
-class JSSandbox:
+class JSSandbox(Closable):
     """A JavaScript sandbox: load ES modules, call their exported handlers with events.
 
     Keyword config: heap_size, stack_size, memory_limit (QuickJS's), buffer_size (bounds events,
@@ -296,12 +296,6 @@ class JSSandbox:
     @property
     def closed(self) -> bool:
         return self._ptr is None
-
-    def __enter__(self) -> "JSSandbox":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __del__(self):
         try:

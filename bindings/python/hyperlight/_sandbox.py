@@ -9,7 +9,7 @@ from ctypes import POINTER, byref, c_int, c_size_t, c_void_p, string_at
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _errors, _lib
-from ._common import Callbacks, Guard, Log, Output, Snapshot, log_level, set_size
+from ._common import Callbacks, Closable, Guard, Log, Output, Snapshot, log_level, set_size
 
 try:
     from typing import Annotated
@@ -168,7 +168,7 @@ def _host_error_text(e: BaseException) -> bytes:
     return text.encode("utf-8", "replace").replace(b"\0", b"?")[:4096]
 
 
-class Sandbox:
+class Sandbox(Closable):
     """A guest ELF in its own micro-VM.
 
     Sandbox(guest) takes a path or the ELF's bytes, and keyword config: heap_size, stack_size,
@@ -326,12 +326,6 @@ class Sandbox:
             h, self._handle = self._handle, None
         if h:
             self._L.hl_interrupt_release(h)
-
-    def __enter__(self) -> "Sandbox":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __del__(self):
         try:
