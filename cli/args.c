@@ -241,6 +241,15 @@ int hl_cli_parse_u32(const char *s, uint32_t *out)
     return 0;
 }
 
+int hl_cli_parse_port(const char *s, uint16_t *out)
+{
+    unsigned long long v;
+    if (parse_u64(s, UINT16_MAX, &v) || v == 0)
+        return -1;
+    *out = (uint16_t)v;
+    return 0;
+}
+
 int hl_cli_parse_log_level(const char *s, hl_log_level *out)
 {
     static const char *const names[] = {"off", "error", "warn", "info", "debug", "trace"};

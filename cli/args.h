@@ -20,6 +20,9 @@ int hl_cli_parse_size(const char *s, size_t *out);
 /* Parses a non-negative decimal that fits in 32 bits. Returns 0 or -1. */
 int hl_cli_parse_u32(const char *s, uint32_t *out);
 
+/* Parses a TCP port, 1..65535. Returns 0 or -1. */
+int hl_cli_parse_port(const char *s, uint16_t *out);
+
 /* Parses off|error|warn|info|debug|trace. Returns 0 or -1. */
 int hl_cli_parse_log_level(const char *s, hl_log_level *out);
 

@@ -32,6 +32,11 @@ static const char usage[] =
     "                      (default info)\n"
     "  --save-snapshot FILE  write a snapshot after init\n"
     "  --snapshot FILE     start from a snapshot file instead of GUEST.elf\n"
+    "  --core-dir DIR      when init or the call faults or aborts, write an ELF core file of\n"
+    "                      the guest into DIR (gdb GUEST.elf CORE opens it)\n"
+    "  --gdb PORT          wait before the guest's first instruction for gdb on\n"
+    "                      127.0.0.1:PORT (gdb GUEST.elf -ex 'target remote :PORT'); no time\n"
+    "                      limit applies while it is attached\n"
     "  -h, --help          show this help\n"
     "  --version           show the version\n"
     "\n"
@@ -137,6 +142,8 @@ static int parse_options(int argc, char **argv, run_options *o, int *exit_now)
                                          {"output", required_argument, 0, 'O'},
                                          {"timeout-ms", required_argument, 0, 'T'},
                                          {"log-level", required_argument, 0, 'L'},
+                                         {"core-dir", required_argument, 0, 'C'},
+                                         {"gdb", required_argument, 0, 'G'},
                                          {"help", no_argument, 0, 'h'},
                                          {"version", no_argument, 0, 'V'},
                                          {0, 0, 0, 0}};
@@ -162,6 +169,13 @@ static int parse_options(int argc, char **argv, run_options *o, int *exit_now)
             break;
         case 'L':
             bad = hl_cli_parse_log_level(optarg, &cfg->log_level);
+            break;
+        case 'C':
+            cfg->core_dir = optarg;
+            bad = !optarg[0];
+            break;
+        case 'G':
+            bad = hl_cli_parse_port(optarg, &cfg->gdb_port);
             break;
         case 'W':
             o->save_snapshot = optarg;

@@ -77,6 +77,12 @@ $(B)/guests/%.elf: tests/guests/%.c $(GUEST_DEPS)
 	@$(call say,HL-CC,$@)
 	$(Q)$(HLCC) -o $@ $<
 
+# The guest the debugger tests step through is built as a developer builds one to debug it.
+$(B)/guests/debugguest.elf: tests/guests/debugguest.c $(GUEST_DEPS)
+	@mkdir -p $(@D)
+	@$(call say,HL-CC,$@)
+	$(Q)$(HLCC) -g -O0 -o $@ $<
+
 $(B)/guests/%.elf: tests/guests/raw/%.S
 	@mkdir -p $(@D)
 	@$(call say,AS-RAW,$@)

@@ -2,6 +2,7 @@
  * 6, 7, 19). Guest code runs at CPL3; ring 0 only reports exceptions to the host. */
 #include "cpu.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include "error.h"
@@ -61,7 +62,9 @@ static void write_idt(uint8_t *idt, const hl__layout *l)
 }
 
 /* Per vector: [push 0 if the CPU pushes no error code]; push vector; jmp common. Common: push
- * CR2, report on the exception port, and halt forever (the host never resumes it). */
+ * RAX (the one register the stub changes, kept for core dumps and debuggers), push CR2, report on
+ * the exception port, and halt. The host never resumes the stub: a debugger resumes the guest
+ * at the frame's RIP with its registers (hl__vm_set_regs). */
 static void write_stub(uint8_t *code)
 {
     memset(code, 0xcc, HL_PAGE);
@@ -78,6 +81,7 @@ static void write_stub(uint8_t *code)
         memcpy(p, &rel, 4);
     }
     static const uint8_t common[] = {
+        0x50,       /* push rax */
         0x0f, 0x20,
         0xd0,                        /* mov rax, cr2 */
         0x50,                        /* push rax */
@@ -179,4 +183,23 @@ void hl__cpu_pf_describe(uint64_t error, const char **access, const char **why)
 {
     *access = (error & X86_PF_FETCH) ? "execute" : (error & X86_PF_WRITE) ? "write" : "read";
     *why = (error & X86_PF_PRESENT) ? "not permitted" : "not mapped";
+}
+
+int hl__cpu_vector_signal(uint64_t v)
+{
+    switch (v) {
+    case X86_VEC_DE:
+    case X86_VEC_MF:
+    case X86_VEC_XM:
+        return SIGFPE;
+    case X86_VEC_DB:
+    case X86_VEC_BP:
+        return SIGTRAP;
+    case X86_VEC_UD:
+        return SIGILL;
+    case X86_VEC_AC:
+        return SIGBUS;
+    default:
+        return SIGSEGV;
+    }
 }

@@ -26,7 +26,7 @@ typedef struct hl__cpu_init {
 
 /* What the ring-0 stub leaves on the kernel stack before it reports (lowest address first). */
 typedef struct hl__exception_frame {
-    uint64_t cr2, vector, error, rip, cs, rflags, rsp, ss;
+    uint64_t cr2, rax, vector, error, rip, cs, rflags, rsp, ss;
 } hl__exception_frame;
 
 /* Where that frame sits. */
@@ -38,6 +38,11 @@ int hl__cpu_write_tables(hl__mem *m, const hl__layout *l);
 /* Checks that an untrusted image (mem = whole guest memory) holds exactly the GDT, TSS, IDT and
  * stub this library writes for layout l. Returns 0 or -1 with *why. */
 int hl__cpu_check_tables(const uint8_t *mem, const hl__layout *l, const char **why);
+
+/* The signal a POSIX system would raise for exception vector v (SIGFPE for #DE, #MF and #XM,
+ * SIGTRAP for #DB and #BP, SIGILL for #UD, SIGBUS for #AC, else SIGSEGV): what core dumps and the
+ * gdb stub report. */
+int hl__cpu_vector_signal(uint64_t v);
 
 /* The name of exception vector v ("page fault (#PF)"), for reports. */
 const char *hl__cpu_vector_name(uint64_t v);

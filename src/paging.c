@@ -88,6 +88,16 @@ int hl__paging_write(hl__mem *m, const hl__layout *l, const hl__elf *elf)
     return bad ? hl__fail(HL_ECONFIG, "page tables do not fit the layout") : 0;
 }
 
+uint64_t hl__paging_lookup(const hl__mem *m, const hl__layout *l, hl_gpa gpa)
+{
+    uint64_t e;
+    hl_gpa pt0 = l->pml4 + 3 * HL_PAGE;
+    if (gpa >= l->total || hl__mem_read_u64(m, pt0 + (gpa / HL_PAGE) * 8, &e) ||
+        !(e & X86_PTE_P) || (e & X86_PTE_ADDR_MASK) != (gpa & ~(HL_PAGE - 1)))
+        return 0;
+    return e & ~X86_PTE_ADDR_MASK;
+}
+
 /* ---------------------------------------------------------------- checking untrusted tables */
 
 #define ACCESSED_DIRTY (X86_PTE_A | X86_PTE_D) /* the CPU sets these; ignored by the checks */

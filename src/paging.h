@@ -20,4 +20,8 @@ int hl__paging_check(const uint8_t *mem, const hl__layout *l, const char **why);
  * is not in the image). */
 uint64_t hl__paging_flags(const hl__layout *l, const hl__elf *elf, hl_gpa gpa);
 
+/* The flags of gpa's leaf entry in the page tables in m (written by the host; no guest can reach
+ * them), 0 when it is not present, maps another address or lies outside the layout. */
+uint64_t hl__paging_lookup(const hl__mem *m, const hl__layout *l, hl_gpa gpa);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bstack.h"
+#include "core.h"
 #include "cpu.h"
 #include "error.h"
 #include "wire.h"
@@ -182,6 +183,8 @@ static int guest_exception(hl_sandbox *sb)
     hl__exception_frame f;
     if (hl__mem_read(&sb->mem, HL_EXCEPTION_FRAME_GPA(&sb->layout), &f, sizeof f))
         return hl__poison(sb, hl__fail(HL_EFAULT, "guest fault (frame unreadable)"));
+    sb->fault = f;
+    sb->fault_valid = 1;
     if (f.vector == X86_VEC_PF)
         return hl__poison(sb, page_fault(sb, &f));
     return hl__poison(sb, hl__fail(HL_EFAULT, "guest fault: %s, error code 0x%llx, at rip 0x%llx",
@@ -290,6 +293,7 @@ int hl__run_until_done(hl_sandbox *sb)
     int rc = hl__timer_arm(&sb->timer, sb->cfg.time_limit_ms, tid);
     if (rc)
         return rc;
+    sb->fault_valid = 0;
     int was_blocked = hl__kick_unblock(); /* interrupts and the timer must reach KVM_RUN */
     hl__interrupt_begin(sb->interrupt, sb->vm, tid);
     rc = run_loop(sb);
@@ -299,5 +303,5 @@ int hl__run_until_done(hl_sandbox *sb)
     hl__kick_reblock(was_blocked);
     if (!rc)
         rc = check_cookie(sb);
-    return rc;
+    return hl__core_after_run(sb, rc);
 }

@@ -183,13 +183,14 @@ static int create(hl_sandbox *sb, const uint8_t *file, size_t len, int owned)
     if ((rc = build_memory(sb, &elf, file, len, owned)) || (rc = hl__sandbox_alloc_host_side(sb)))
         return rc;
     uint64_t entry = sb->layout.r[HL_R_IMAGE].gpa + (elf.entry - elf.link_base);
+    sb->entry = entry;
     hl__cpu_initial_state(&sb->layout, entry, &init);
     return hl__vm_start(sb->vm, &init);
 }
 
 /* A sandbox from the ELF image elf[0..len); owned: the bytes are the library's to give back. */
-static int new_sandbox(const hl_config *cfg, const uint8_t *elf, size_t len, int owned,
-                       hl_sandbox **out)
+static int new_sandbox(const hl_config *cfg, const char *path, const uint8_t *elf, size_t len,
+                       int owned, hl_sandbox **out)
 {
     hl_sandbox *sb = calloc(1, sizeof *sb);
     if (!sb)
@@ -199,6 +200,8 @@ static int new_sandbox(const hl_config *cfg, const uint8_t *elf, size_t len, int
     else
         hl_config_init(&sb->cfg);
     int rc = hl__config_check(&sb->cfg);
+    if (!rc)
+        rc = hl__sandbox_take_debug(sb, path);
     if (!rc)
         rc = create(sb, elf, len, owned);
     if (rc) {
@@ -215,7 +218,7 @@ HL_API int hl_sandbox_new_from_memory(const hl_config *cfg, const void *elf, siz
     hl__clear_error();
     if (!elf || !out)
         return hl__fail(HL_EINVAL, "hl_sandbox_new: elf and out must not be NULL");
-    return new_sandbox(cfg, elf, len, 0, out);
+    return new_sandbox(cfg, NULL, elf, len, 0, out);
 }
 
 HL_API int hl_sandbox_new(const hl_config *cfg, const char *elf_path, hl_sandbox **out)
@@ -230,7 +233,7 @@ HL_API int hl_sandbox_new(const hl_config *cfg, const char *elf_path, hl_sandbox
         rc = read_file(elf_path, cfg ? cfg->memory_limit : HL_DEFAULT_MEMORY_LIMIT, &file, &len);
     if (rc)
         return rc;
-    rc = new_sandbox(cfg, file, len, 1, out);
+    rc = new_sandbox(cfg, elf_path, file, len, 1, out);
     unmap_file_buffer(file, len);
     return rc;
 }

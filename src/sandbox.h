@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "cpu.h"
 #include "dirty.h"
 #include "elf.h"
 #include "interrupt.h"
@@ -58,11 +59,24 @@ struct hl_sandbox {
     hl_interrupt_handle *interrupt; /* shared with hl_sandbox_interrupt_handle callers */
     hl__param_list **param_lists;   /* what hl_sandbox_guest_function handed out, until destroy */
     size_t nparam_lists;
+    /* debugging: core files (core.c) and the gdb stub (gdb_stub.c) */
+    hl__exception_frame fault; /* what the exception stub reported of the last fault */
+    int fault_valid;           /* the last run ended in that fault (the vCPU is in the stub) */
+    uint64_t entry;            /* guest address of the ELF's entry point (0: not known) */
+    char name[64];             /* the guest's name in core files: its ELF's base name, or "guest" */
+    char *core_dir;            /* owned copy of cfg.core_dir (which points to it), or NULL */
+    uint64_t cores;            /* core files written so far (their sequence numbers) */
+    struct hl__gdb *gdb;       /* the gdb stub when cfg.gdb_port is set */
 };
 
 /* Creates the host-side parts of a sandbox whose memory is mapped: its interrupt handle, the
  * message buffers and the dirty-page bitmaps (sandbox_obj.c). Returns 0 or HL_ENOMEM. */
 int hl__sandbox_alloc_host_side(hl_sandbox *sb);
+
+/* Takes the debugging settings of sb->cfg: copies core_dir (cfg.core_dir then points to the
+ * copy) and names the guest after elf_path's base name (NULL: "guest"), for core files
+ * (sandbox_obj.c). Returns 0 or HL_ENOMEM. */
+int hl__sandbox_take_debug(hl_sandbox *sb, const char *elf_path);
 
 /* Restores the base snapshot after a call when cfg.reset_after_call is set (snapshot.c). */
 int hl__reset_after_call(hl_sandbox *sb, int call_rc);

@@ -3,6 +3,7 @@
  * destroy when zero). Creating from an ELF (sandbox.c) and from a snapshot (snapshot.c) build on
  * it. */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "error.h"
@@ -38,6 +39,34 @@ int hl__sandbox_alloc_host_side(hl_sandbox *sb)
     return hl__dirty_init(&sb->dirty, &sb->mem);
 }
 
+/* The ELF file's base name, with anything but letters, digits, '.', '-' and '_' as '_', so that
+ * it is safe in a file name. */
+static void guest_name(const char *path, char *out, size_t cap)
+{
+    const char *base = path ? strrchr(path, '/') : NULL;
+    base = base ? base + 1 : path;
+    if (!base || !*base)
+        base = "guest";
+    size_t n = 0;
+    for (; base[n] && n + 1 < cap; n++) {
+        char c = base[n];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '-' || c == '_';
+        out[n] = ok ? c : '_';
+    }
+    out[n] = '\0';
+}
+
+int hl__sandbox_take_debug(hl_sandbox *sb, const char *elf_path)
+{
+    guest_name(elf_path, sb->name, sizeof sb->name);
+    if (!sb->cfg.core_dir)
+        return 0;
+    sb->core_dir = strdup(sb->cfg.core_dir);
+    sb->cfg.core_dir = sb->core_dir;
+    return sb->core_dir ? 0 : hl__fail(HL_ENOMEM, "out of memory copying core_dir");
+}
+
 HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb)
 {
     return sb && sb->poisoned;
@@ -62,6 +91,7 @@ HL_API void hl_sandbox_destroy(hl_sandbox *sb)
     hl__sigtable_free(&sb->host_fns);
     hl__sigtable_free(&sb->own_fns);
     hl_snapshot_release(sb->fns_owner);
+    free(sb->core_dir);
     if (sb->msg)
         munmap(sb->msg, buffers_size(sb));
     free(sb);

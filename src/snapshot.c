@@ -66,7 +66,10 @@ static int capture(hl_sandbox *sb, hl_snapshot *s)
     s->cfg = sb->cfg;
     s->cfg.log_fn = NULL;
     s->cfg.log_user = NULL;
+    s->cfg.core_dir = NULL;
+    s->cfg.gdb_port = 0;
     s->guest_id = sb->guest_id;
+    s->entry = sb->entry;
     memcpy(s->cookie, sb->cookie, sizeof s->cookie);
     return rc;
 }
@@ -188,6 +191,7 @@ static int restore(hl_sandbox *sb, hl_snapshot *s)
     adopt_tables(sb, s);
     memcpy(sb->cookie, s->cookie, sizeof sb->cookie);
     sb->poisoned = 0;
+    sb->fault_valid = 0;
     if (sb->state == HL_STATE_CREATED)
         sb->state = HL_STATE_READY;
     set_base(sb, s);
@@ -227,6 +231,8 @@ static void take_config(hl_sandbox *sb, const hl_config *cfg, const hl_snapshot 
     sb->cfg.output_fn = cfg->output_fn;
     sb->cfg.output_user = cfg->output_user;
     sb->cfg.reset_after_call = cfg->reset_after_call;
+    sb->cfg.core_dir = cfg->core_dir;
+    sb->cfg.gdb_port = cfg->gdb_port;
 }
 
 static int build_from(hl_sandbox *sb, hl_snapshot *s)
@@ -264,7 +270,10 @@ HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *s, hl
     if (!sb)
         return hl__fail(HL_ENOMEM, "out of memory creating a sandbox");
     take_config(sb, cfg, s);
-    int rc = build_from(sb, s);
+    sb->entry = s->entry;
+    int rc = hl__sandbox_take_debug(sb, NULL);
+    if (!rc)
+        rc = build_from(sb, s);
     if (rc) {
         hl_sandbox_destroy(sb);
         return rc;

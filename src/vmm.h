@@ -16,6 +16,8 @@ typedef enum hl__exit_kind {
     HL_EXIT_HLT,      /* hlt executed (only ring 0 can) */
     HL_EXIT_SHUTDOWN, /* triple fault */
     HL_EXIT_INTR,     /* KVM_RUN interrupted by a signal (time limit) */
+    HL_EXIT_DEBUG,    /* guest debugging (hl__vm_set_debug): value = vector (1 #DB, 3 #BP), gpa =
+                         RIP, dr6 */
     HL_EXIT_OTHER,    /* anything else: raw = hypervisor's exit reason, value = its sub-reason */
 } hl__exit_kind;
 
@@ -28,6 +30,7 @@ typedef struct hl__exit {
     uint64_t gpa;
     int is_write;
     uint32_t raw;
+    uint64_t dr6;
 } hl__exit;
 
 /* 1 if the hypervisor can be used; otherwise 0 with hl_last_error saying why. */
@@ -114,6 +117,38 @@ typedef struct hl__vcpu_hidden {
     uint16_t fcw;
 } hl__vcpu_hidden;
 int hl__vm_read_hidden(hl__vm *vm, hl__vcpu_hidden *out);
+
+/* ---- debugging (core dumps and the gdb stub, debug.c) ---- */
+
+/* The registers a debugger shows of a CPL3 guest. */
+typedef struct hl__vcpu_regs {
+    uint64_t gpr[16]; /* rax rbx rcx rdx rsi rdi rbp rsp r8 .. r15 */
+    uint64_t rip, rflags;
+    uint16_t cs, ss, ds, es, fs, gs;
+    uint64_t fs_base, gs_base;
+    uint8_t fxsave[512]; /* x87, SSE and MXCSR in the FXSAVE layout */
+} hl__vcpu_regs;
+
+/* Reads the vCPU's registers as the next run would start from them (state a restore or start
+ * left for that run included). Returns 0 or HL_EKVM. */
+int hl__vm_get_regs(hl__vm *vm, hl__vcpu_regs *out);
+
+/* Loads the general registers, RIP, the RFLAGS bits CPL3 may change (X86_RFLAGS_USER_BITS: a
+ * debugger cannot raise IOPL or IF) and the x87/SSE state (MXCSR's reserved bits cleared); with
+ * `user` also CS and SS from it, which resumes the guest at CPL3 out of the exception stub.
+ * Segment selectors and bases in `in` are ignored. Returns 0 or HL_EKVM. */
+int hl__vm_set_regs(hl__vm *vm, const hl__vcpu_regs *in, const hl__cpu_init *user);
+
+/* KVM guest debugging: single-step, and up to four hardware breakpoints or watchpoints (dr[i] and
+ * dr7 as in the SDM's DR0-DR3 and DR7). Software breakpoints need none: an INT3 at CPL3 raises
+ * #GP through the exception stub (the IDT's gates are ring 0). Each stop is an HL_EXIT_DEBUG.
+ * NULL turns it off. Returns 0 or HL_EKVM. */
+typedef struct hl__vm_debug {
+    int single_step;
+    uint64_t dr[4];
+    uint64_t dr7;
+} hl__vm_debug;
+int hl__vm_set_debug(hl__vm *vm, const hl__vm_debug *d);
 
 /* ---- backend primitives the VM pool (vm_pool.c) is built on ---- */
 

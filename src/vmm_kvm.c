@@ -16,19 +16,9 @@
 #include "error.h"
 #include "hyperlight/abi.h"
 #include "vmm_kvm_state.h"
+#include "vmm_kvm_vm.h"
 #include "x86.h"
 
-struct hl__vm {
-    int vm_fd;
-    int vcpu_fd;
-    struct kvm_run *run;
-    size_t run_size;
-    uint64_t npages;  /* pages in the memory slot */
-    int tainted;      /* an exit left an instruction for KVM to finish on the next run */
-    int io_pending;   /* the last exit was an OUT whose completion KVM runs on the next KVM_RUN */
-    int recycled;     /* ran for an earlier sandbox (scrubbed when it was pooled) */
-    hl__mem slot_mem; /* while pooled: the address range the memory slot still covers */
-};
 
 typedef hl__kvm_state kvm_state;
 
@@ -269,7 +259,7 @@ static int drop_memory(hl__mem *m)
  * guest: a KVM_RUN with immediate_exit set runs the completion and returns EINTR (api.rst,
  * KVM_EXIT_IO). Registers a restore left in kvm_run are dropped first, so that completion applies
  * to the state the OUT ran in. A vCPU where this fails is tainted. */
-static int complete_pending_io(hl__vm *vm)
+int hl__kvm_complete_io(hl__vm *vm)
 {
     if (!vm->io_pending)
         return 0;
@@ -286,9 +276,22 @@ static int complete_pending_io(hl__vm *vm)
     return 0;
 }
 
+/* Turns a debugger's KVM guest debugging off (vmm_kvm_debug.c turns it on). */
+static int stop_guest_debug(hl__vm *vm)
+{
+    struct kvm_guest_debug off;
+    memset(&off, 0, sizeof off);
+    if (!vm->guest_debug)
+        return 0;
+    if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &off) < 0)
+        return -1;
+    vm->guest_debug = 0;
+    return 0;
+}
+
 /* What a tenant can leave in a vCPU beyond the registers every start loads: the pending OUT
- * completion, the FPU/SSE state (MXCSR included: KVM_SET_FPU ignores it) and the debug registers
- * (DR6 after a #DB). Events, registers and special registers are loaded at the next start. */
+ * completion, the FPU/SSE state (MXCSR included: KVM_SET_FPU ignores it), the debug registers
+ * (DR6 after a #DB) and a debugger's guest-debug settings. Events, registers and special registers are loaded at the next start. */
 static int scrub(hl__vm *vm)
 {
     struct kvm_xsave xsave;
@@ -297,7 +300,7 @@ static int scrub(hl__vm *vm)
     dbg.dr6 = X86_DR6_RESET;
     dbg.dr7 = X86_DR7_RESET;
     hl__kvm_xsave_reset(&xsave);
-    if (complete_pending_io(vm))
+    if (hl__kvm_complete_io(vm) || stop_guest_debug(vm))
         return -1;
     return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &xsave) < 0 ||
                    ioctl(vm->vcpu_fd, KVM_SET_DEBUGREGS, &dbg) < 0
@@ -328,11 +331,11 @@ static void translate_io(const struct kvm_run *run, size_t run_size, hl__exit *e
 /* Exits after which KVM finishes the instruction on the next KVM_RUN (IN writes RAX, MMIO and
  * string I/O re-enter the emulator) and would then move a restored RIP: such a vCPU is never
  * resumed at another point or recycled. A plain OUT only advances RIP past itself: that
- * completion is run on its own (complete_pending_io) before the vCPU is saved, loaded or pooled. */
+ * completion is run on its own (hl__kvm_complete_io) before the vCPU is saved, loaded or pooled. */
 static int leaves_work(const struct kvm_run *run)
 {
     if (run->exit_reason != KVM_EXIT_IO)
-        return run->exit_reason != KVM_EXIT_INTR;
+        return run->exit_reason != KVM_EXIT_INTR && run->exit_reason != KVM_EXIT_DEBUG;
     return run->io.direction != KVM_EXIT_IO_OUT || run->io.count != 1;
 }
 
@@ -375,6 +378,12 @@ int hl__vm_run(hl__vm *vm, hl__exit *e)
     case KVM_EXIT_INTR:
         e->kind = HL_EXIT_INTR;
         break;
+    case KVM_EXIT_DEBUG:
+        e->kind = HL_EXIT_DEBUG;
+        e->value = run->debug.arch.exception;
+        e->gpa = run->debug.arch.pc;
+        e->dr6 = run->debug.arch.dr6;
+        break;
     case KVM_EXIT_INTERNAL_ERROR:
         e->kind = HL_EXIT_OTHER;
         e->value = run->internal.suberror;
@@ -390,7 +399,7 @@ int hl__vm_save_state(hl__vm *vm, hl__vcpu_state *out)
 {
     static _Thread_local kvm_state st;
     memset(&st, 0, sizeof st);
-    if (complete_pending_io(vm))
+    if (hl__kvm_complete_io(vm))
         return HL_EKVM;
     if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &st.regs) < 0 ||
         ioctl(vm->vcpu_fd, KVM_GET_SREGS, &st.sregs) < 0 ||
@@ -441,7 +450,7 @@ int hl__vm_load_state(hl__vm *vm, const hl__vcpu_state *in, int with_fpu)
     static _Thread_local kvm_state st;
     struct kvm_sregs reset, sregs;
     memcpy(&st, in->bytes, sizeof st);
-    int rc = complete_pending_io(vm);
+    int rc = hl__kvm_complete_io(vm);
     if (!rc)
         rc = initial_sregs(vm, &reset);
     if (rc)

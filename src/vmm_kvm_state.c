@@ -57,7 +57,7 @@ void hl__kvm_null_ldt(struct kvm_segment *ldt)
     ldt->unusable = 1;
 }
 
-static void to_kvm_segment(const hl__segment *s, struct kvm_segment *k)
+void hl__kvm_segment(const hl__segment *s, struct kvm_segment *k)
 {
     memset(k, 0, sizeof *k);
     k->base = s->base;
@@ -82,11 +82,11 @@ void hl__kvm_entry_state(const hl__cpu_init *init, const struct kvm_sregs *reset
     s->cr3 = init->cr3;
     s->cr4 = init->cr4;
     s->efer = init->efer;
-    to_kvm_segment(&init->cs, &s->cs);
-    to_kvm_segment(&init->ss, &s->ss);
-    to_kvm_segment(&init->ds, &s->ds);
+    hl__kvm_segment(&init->cs, &s->cs);
+    hl__kvm_segment(&init->ss, &s->ss);
+    hl__kvm_segment(&init->ds, &s->ds);
     s->es = s->fs = s->gs = s->ds;
-    to_kvm_segment(&init->tr, &s->tr);
+    hl__kvm_segment(&init->tr, &s->tr);
     hl__kvm_null_ldt(&s->ldt);
     s->gdt.base = init->gdt_base;
     s->gdt.limit = init->gdt_limit;
@@ -227,14 +227,14 @@ static int check_segments(const struct kvm_sregs *s, const hl__cpu_init *e, cons
 {
     static const char *const names[4] = {"DS", "ES", "FS", "GS"};
     struct kvm_segment want, null_ldt;
-    to_kvm_segment(&e->cs, &want);
+    hl__kvm_segment(&e->cs, &want);
     if (!segment_equals(&s->cs, &want))
         return refuse(why, "CS", "is not the guest's CPL3 code segment");
-    to_kvm_segment(&e->ss, &want);
+    hl__kvm_segment(&e->ss, &want);
     if (!segment_equals(&s->ss, &want))
         return refuse(why, "SS", "is not the guest's CPL3 stack segment");
     struct kvm_segment tr = s->tr; /* available or busy: the load puts the library's type back */
-    to_kvm_segment(&e->tr, &want);
+    hl__kvm_segment(&e->tr, &want);
     tr.type |= X86_TYPE_TSS_BUSY_BIT;
     want.type |= X86_TYPE_TSS_BUSY_BIT;
     if (!segment_equals(&tr, &want))

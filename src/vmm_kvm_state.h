@@ -36,6 +36,9 @@ void hl__kvm_xsave_reset(struct kvm_xsave *x);
 /* The LDTR every guest runs with: null and unusable, so no LDT selector resolves. */
 void hl__kvm_null_ldt(struct kvm_segment *ldt);
 
+/* A segment in KVM's form. */
+void hl__kvm_segment(const hl__segment *s, struct kvm_segment *k);
+
 /* Brings a state read from a live vCPU to the form it is stored in: the fields a guest cannot
  * change that come from KVM's reset state (APIC base) become 0 and are taken from the loading
  * process's own reset state again by hl__kvm_state_rebuild; LDTR and the DS/ES/FS/GS caches are

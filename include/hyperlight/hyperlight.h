@@ -156,7 +156,14 @@ typedef struct hl_config {
     hl_output_fn output_fn; /* NULL (default): the guest's stdout/stderr bytes are dropped in the
                                guest, which then never leaves the VM for them */
     void *output_user;      /* passed to output_fn */
-    uint64_t reserved[6];   /* 0 (hl_config_init): room for later fields, so that the struct keeps
+    const char *core_dir;   /* NULL (default): no core files. A directory: when a call or init
+                               faults or aborts, an ELF core file of the guest is written there
+                               (see hl_sandbox_write_core); the string is copied */
+    uint16_t gdb_port;      /* 0 (default): no debugger. A port: hl_sandbox_init waits, before the
+                               guest's first instruction, for gdb on 127.0.0.1:gdb_port (see
+                               docs/DEBUGGING.md); time limits do not apply while it is attached */
+    uint16_t reserved16[3]; /* 0 */
+    uint64_t reserved[4];   /* 0 (hl_config_init): room for later fields, so that the struct keeps
                                its size and a program built against this header keeps working
                                with a later library; a non-zero value is refused (HL_ECONFIG) */
 } hl_config;
@@ -237,6 +244,18 @@ HL_API bool hl_sandbox_is_poisoned(const hl_sandbox *sb);
  * at once with HL_ECANCELLED and the sandbox is freed before hl_sandbox_call (or _init) returns,
  * its result unwritten; sb must not be used afterwards either way. */
 HL_API void hl_sandbox_destroy(hl_sandbox *sb);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Debugging guests (docs/DEBUGGING.md). */
+
+/* Writes an ELF core file of sb's guest to `path` (created or truncated, mode 0600), which
+ * `gdb GUEST.elf path` opens: the guest-visible memory with its permissions, the registers and
+ * x87/SSE state where the guest last stopped (at the faulting instruction after a fault), and
+ * the entry point gdb needs to place a position-independent guest. Allowed between calls, on a
+ * poisoned sandbox (the post-mortem of a fault) and from the sandbox's own callbacks (the guest
+ * is then stopped in its host call). cfg.core_dir makes the library write one by itself after
+ * each fault, stack overflow or abort. Returns 0, HL_EINVAL (NULL argument), HL_EIO or HL_EKVM. */
+HL_API HL_WARN_UNUSED int hl_sandbox_write_core(hl_sandbox *sb, const char *path);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Interrupting a running call from another thread. */
