@@ -31,6 +31,10 @@ static const char usage[] =
     "                         without HANDLER nothing is called)\n"
     "  --snapshot FILE        start from such a snapshot instead of SCRIPT.js\n"
     "  -e, --eval EXPR        evaluate EXPR instead of calling a handler\n"
+    "  --core-dir DIR         when the JS guest faults, write its ELF core file into DIR\n"
+    "  --gdb PORT             wait before the JS guest's first instruction for gdb on\n"
+    "                         127.0.0.1:PORT (gdb js.elf -ex 'target remote :PORT'; js.elf is\n"
+    "                         the JS guest with its symbols, docs/DEBUGGING.md)\n"
     "  -h, --help             show this help\n"
     "  --version              show the version\n"
     "\n"
@@ -60,7 +64,18 @@ static void write_stream(void *user, hl_stream stream, const uint8_t *bytes, siz
     fflush(to);
 }
 
-enum { OPT_HEAP = 256, OPT_STACK, OPT_MEMLIMIT, OPT_BUFFER, OPT_TIME, OPT_SAVE, OPT_SNAP, OPT_VER };
+enum {
+    OPT_HEAP = 256,
+    OPT_STACK,
+    OPT_MEMLIMIT,
+    OPT_BUFFER,
+    OPT_TIME,
+    OPT_SAVE,
+    OPT_SNAP,
+    OPT_VER,
+    OPT_CORE,
+    OPT_GDB
+};
 
 static int parse_size_option(const char *arg, size_t *out)
 {
@@ -89,6 +104,11 @@ static int parse_option(int c, const char *arg, options *o)
     case 'e':
         o->eval = arg;
         return 0;
+    case OPT_CORE:
+        o->cfg.core_dir = arg;
+        return arg[0] ? 0 : usage_error("%s", "empty --core-dir");
+    case OPT_GDB:
+        return hl_cli_parse_port(arg, &o->cfg.gdb_port) ? usage_error("bad port '%s'", arg) : 0;
     default:
         return EXIT_USAGE;
     }
@@ -106,6 +126,8 @@ static int parse_args(int argc, char **argv, options *o)
         {"save-snapshot", required_argument, 0, OPT_SAVE},
         {"snapshot", required_argument, 0, OPT_SNAP},
         {"eval", required_argument, 0, 'e'},
+        {"core-dir", required_argument, 0, OPT_CORE},
+        {"gdb", required_argument, 0, OPT_GDB},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, OPT_VER},
         {0, 0, 0, 0},
@@ -245,6 +267,10 @@ static hl_js *make_sandbox(const options *o)
 {
     hl_js *js = NULL;
     int rc;
+    if (o->cfg.gdb_port)
+        fprintf(stderr,
+                "hl-js: waiting for gdb on 127.0.0.1:%u (gdb js.elf -ex 'target remote :%u')\n",
+                o->cfg.gdb_port, o->cfg.gdb_port);
     if (o->snapshot) {
         hl_snapshot *snap;
         if ((rc = hl_snapshot_load(o->snapshot, &snap))) {

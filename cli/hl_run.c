@@ -242,6 +242,15 @@ static int call_and_print(hl_sandbox *sb, const char *fn, int argc, char **argv)
     return rc;
 }
 
+/* With --gdb: the sandbox listens; the guest waits for gdb before its first instruction. */
+static void say_waiting(const run_options *o, const char *elf)
+{
+    if (o->cfg.gdb_port)
+        fprintf(stderr,
+                "hl-run: waiting for gdb on 127.0.0.1:%u (gdb %s -ex 'target remote :%u')\n",
+                o->cfg.gdb_port, elf ? elf : "GUEST.elf", o->cfg.gdb_port);
+}
+
 /* Creates the sandbox from the ELF (running init) or from --snapshot; saves --save-snapshot. */
 static int open_sandbox(const run_options *o, const char *elf, hl_sandbox **sb)
 {
@@ -250,10 +259,13 @@ static int open_sandbox(const run_options *o, const char *elf, hl_sandbox **sb)
         int rc =
             hl_snapshot_load(o->snapshot, &snap) || hl_sandbox_new_from_snapshot(&o->cfg, snap, sb);
         hl_snapshot_release(snap);
+        if (!rc)
+            say_waiting(o, NULL);
         return rc ? fail("load") : 0;
     }
     if (hl_sandbox_new(&o->cfg, elf, sb) != 0)
         return fail("create");
+    say_waiting(o, elf);
     if (hl_sandbox_init(*sb) != 0)
         return fail("init");
     if (o->save_snapshot) {

@@ -1,8 +1,9 @@
 # fuzz.mk: clang libFuzzer targets for every decoder of guest- or user-supplied bytes (tests/fuzz/):
 # wire (common/wire.c), bstack (src/bstack.c), elf (src/elf.c), snapshot (hl_snapshot_load), args
-# (cli/args.c) and js (JavaScript sandboxes: js/host with the JS guest, and its decoder of the
-# guest's error replies; without /dev/kvm, hl_js_new's checks). Built with clang, ASan and UBSan in
-# build-fuzz/, apart from build*/; js also embeds the JS guest image that `make` builds in $(B)/js/.
+# (cli/args.c), js (JavaScript sandboxes: js/host with the JS guest, and its decoder of the
+# guest's error replies; without /dev/kvm, hl_js_new's checks) and gdb (src/gdb_proto.c: what a
+# debugger sends a gdb stub). Built with clang, ASan and UBSan in build-fuzz/, apart from build*/;
+# js also embeds the JS guest image that `make` builds in $(B)/js/.
 #   make fuzz                  builds them and runs each for FUZZ_SECONDS (default 60) on a scratch
 #                              copy of tests/fuzz/corpus/<target>/ (the repository is not touched)
 #   make fuzz FUZZ_SECONDS=N   N seconds each;  make fuzz-smoke: 10 s each (CI)
@@ -19,7 +20,7 @@
 FUZZ_B := build-fuzz
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := wire bstack elf snapshot args js
+FUZZ_TARGETS := wire bstack elf snapshot args js gdb
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -D_GNU_SOURCE \
                -DHL_BUILDING_LIBRARY -Iinclude -iquote src -iquote common -iquote cli \
@@ -29,9 +30,11 @@ FUZZ_PROGS := $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
 FUZZ_RUNS := $(FUZZ_TARGETS:%=fuzz-run-%)
 FUZZ_RT_OK := $(FUZZ_B)/.libfuzzer-ok
 FUZZ_RT_PKG = libclang-rt-$(firstword $(subst ., ,$(shell $(FUZZ_CC) -dumpversion)))-dev
-# Per-target options: bstack inputs fill its 16 KiB guest memory; snapshot files are ~260 KiB.
+# Per-target options: bstack inputs fill its 16 KiB guest memory; snapshot files are ~260 KiB; gdb
+# inputs reach past the largest packet (HL_GDB_PACKET_MAX, 16 KiB).
 FUZZ_OPTS_bstack := -max_len=16400
 FUZZ_OPTS_snapshot := -max_len=400000
+FUZZ_OPTS_gdb := -max_len=16500
 # js links libhyperlight_js compiled the same way, and the JS guest image (or the reason it is
 # missing) from the ordinary build, assembled as mk/js.mk does.
 FUZZ_JS_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(JS_HOST_SRC)) $(FUZZ_B)/obj/js/host/js_image.o

@@ -147,19 +147,23 @@ static int write_memory(int fd, const hl_sandbox *sb, const core_segment *seg, i
     return ftruncate(fd, (off_t)off);
 }
 
-static int write_file(int fd, const hl_sandbox *sb, const core_segment *seg, int n,
-                      const notes *nb)
+static int write_file(int fd, const hl_sandbox *sb, const core_segment *seg, int n, const notes *nb)
 {
     Elf64_Phdr ph[CORE_MAX_SEGMENTS + 1];
     Elf64_Ehdr h = core_header(n + 1);
     uint64_t notes_off = sizeof h + (uint64_t)(n + 1) * sizeof ph[0];
     uint64_t off = (notes_off + nb->len + HL_PAGE - 1) & ~(HL_PAGE - 1);
     memset(ph, 0, sizeof ph);
-    ph[0] = (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = notes_off, .p_filesz = nb->len, .p_align = 4};
+    ph[0] =
+        (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = notes_off, .p_filesz = nb->len, .p_align = 4};
     for (int i = 0; i < n; i++, off += seg[i - 1].size)
-        ph[i + 1] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = seg[i].flags, .p_offset = off,
-                                 .p_vaddr = seg[i].gpa, .p_paddr = seg[i].gpa,
-                                 .p_filesz = seg[i].size, .p_memsz = seg[i].size,
+        ph[i + 1] = (Elf64_Phdr){.p_type = PT_LOAD,
+                                 .p_flags = seg[i].flags,
+                                 .p_offset = off,
+                                 .p_vaddr = seg[i].gpa,
+                                 .p_paddr = seg[i].gpa,
+                                 .p_filesz = seg[i].size,
+                                 .p_memsz = seg[i].size,
                                  .p_align = HL_PAGE};
     uint64_t mem_off = n ? ph[1].p_offset : off;
     if (hl__pwrite_all(fd, &h, sizeof h, 0) ||

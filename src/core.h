@@ -9,7 +9,8 @@
  * of guest-visible pages with the same permissions (all-zero pages left as holes), and notes
  * with the registers (NT_PRSTATUS with signal signo, NT_FPREGSET), the guest's name
  * (NT_PRPSINFO) and its entry point (NT_AUXV's AT_ENTRY, from which gdb finds where a
- * position-independent guest was loaded). The vCPU must be stopped. Returns 0, HL_EIO or HL_EKVM. */
+ * position-independent guest was loaded). The vCPU must be stopped. Returns 0, HL_EIO or HL_EKVM.
+ */
 int hl__core_write(hl_sandbox *sb, const char *path, const hl__vcpu_regs *regs, int signo);
 
 /* After a run of the guest that ended with rc: when sb has a core directory and rc is a fault,

@@ -49,12 +49,16 @@ static void write_tss(uint8_t *tss, const hl__layout *l)
         bitmap[port / 8] &= (uint8_t) ~(1u << (port % 8));
 }
 
+/* Every vector's gate leads to the stub at ring 0. #BP's has DPL 3, so that an INT3 at CPL3 (a
+ * debugger's breakpoint, gdb_stub.c) reports #BP just after it, on every CPU and emulator, instead
+ * of a #GP whose details vary; the report ends the call as any exception does. */
 static void write_idt(uint8_t *idt, const hl__layout *l)
 {
     for (unsigned v = 0; v < X86_EXCEPTION_VECTORS; v++) {
         uint64_t h = l->stub + v * STUB_ENTRY_SIZE;
-        uint64_t lo = (h & 0xffff) | ((uint64_t)X86_SEL_KERNEL_CODE << 16) |
-                      ((uint64_t)X86_GATE_INTERRUPT << 40) | (((h >> 16) & 0xffff) << 48);
+        uint64_t type = v == X86_VEC_BP ? X86_GATE_INTERRUPT_USER : X86_GATE_INTERRUPT;
+        uint64_t lo = (h & 0xffff) | ((uint64_t)X86_SEL_KERNEL_CODE << 16) | (type << 40) |
+                      (((h >> 16) & 0xffff) << 48);
         uint64_t hi = h >> 32;
         memcpy(idt + 16 * v, &lo, 8);
         memcpy(idt + 16 * v + 8, &hi, 8);
@@ -81,7 +85,7 @@ static void write_stub(uint8_t *code)
         memcpy(p, &rel, 4);
     }
     static const uint8_t common[] = {
-        0x50,       /* push rax */
+        0x50, /* push rax */
         0x0f, 0x20,
         0xd0,                        /* mov rax, cr2 */
         0x50,                        /* push rax */

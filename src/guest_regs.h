@@ -10,8 +10,8 @@
  * the stub saved from the guest. Returns 0 or HL_EKVM. */
 int hl__guest_regs(hl_sandbox *sb, hl__vcpu_regs *out);
 
-/* The signal a debugger or core file reports for the last stop: the fault's (hl__cpu_vector_signal),
- * SIGABRT after an abort, else SIGTRAP. */
+/* The signal a debugger or core file reports for the last stop: the fault's
+ * (hl__cpu_vector_signal), SIGABRT after an abort, else SIGTRAP. */
 int hl__guest_signal(const hl_sandbox *sb, int rc);
 
 #endif

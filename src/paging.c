@@ -92,8 +92,8 @@ uint64_t hl__paging_lookup(const hl__mem *m, const hl__layout *l, hl_gpa gpa)
 {
     uint64_t e;
     hl_gpa pt0 = l->pml4 + 3 * HL_PAGE;
-    if (gpa >= l->total || hl__mem_read_u64(m, pt0 + (gpa / HL_PAGE) * 8, &e) ||
-        !(e & X86_PTE_P) || (e & X86_PTE_ADDR_MASK) != (gpa & ~(HL_PAGE - 1)))
+    if (gpa >= l->total || hl__mem_read_u64(m, pt0 + (gpa / HL_PAGE) * 8, &e) || !(e & X86_PTE_P) ||
+        (e & X86_PTE_ADDR_MASK) != (gpa & ~(HL_PAGE - 1)))
         return 0;
     return e & ~X86_PTE_ADDR_MASK;
 }

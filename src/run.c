@@ -7,6 +7,7 @@
 
 #include "bstack.h"
 #include "core.h"
+#include "gdb_stub.h"
 #include "cpu.h"
 #include "error.h"
 #include "wire.h"
@@ -258,16 +259,30 @@ static int should_stop(hl_sandbox *sb)
     return 0;
 }
 
+/* One run of the vCPU, with the debugger (if any) around it: *taken when the exit was its. */
+static int run_once(hl_sandbox *sb, hl__exit *e, int *taken)
+{
+    int rc = should_stop(sb);
+    *taken = 0;
+    if (!rc && sb->gdb)
+        rc = hl__gdb_before_run(sb);
+    if (!rc)
+        rc = hl__vm_run(sb->vm, e);
+    if (!rc && sb->gdb)
+        rc = hl__gdb_after_run(sb, e, taken);
+    return rc;
+}
+
 static int run_loop(hl_sandbox *sb)
 {
     for (;;) {
         hl__exit e;
-        int done = 0;
-        int rc = should_stop(sb);
-        if (!rc)
-            rc = hl__vm_run(sb->vm, &e);
+        int done = 0, taken;
+        int rc = run_once(sb, &e, &taken);
         if (rc)
             return hl__poison(sb, rc);
+        if (taken)
+            continue;
         rc = handle_exit(sb, &e, &done);
         if (rc || done)
             return rc;
@@ -290,13 +305,16 @@ int hl__run_until_done(hl_sandbox *sb)
     if (hl__kick_ready())     /* hl_interrupt needs it even without a time limit */
         return hl__fail(HL_ESIGNAL, "signal SIGRTMIN+5 has another handler; time limits and "
                                     "hl_interrupt need it");
-    int rc = hl__timer_arm(&sb->timer, sb->cfg.time_limit_ms, tid);
+    /* no time limit while a debugger may hold the guest stopped */
+    int rc = hl__timer_arm(&sb->timer, sb->gdb ? 0 : sb->cfg.time_limit_ms, tid);
     if (rc)
         return rc;
     sb->fault_valid = 0;
     int was_blocked = hl__kick_unblock(); /* interrupts and the timer must reach KVM_RUN */
     hl__interrupt_begin(sb->interrupt, sb->vm, tid);
     rc = run_loop(sb);
+    if (rc && sb->gdb)
+        rc = hl__gdb_call_failed(sb, rc);
     if (hl__interrupt_end(sb->interrupt) && !rc)
         rc = hl__poison(sb, hl__fail(HL_ECANCELLED, "call cancelled by hl_interrupt"));
     hl__timer_disarm(&sb->timer);

@@ -184,6 +184,7 @@ static int create(hl_sandbox *sb, const uint8_t *file, size_t len, int owned)
         return rc;
     uint64_t entry = sb->layout.r[HL_R_IMAGE].gpa + (elf.entry - elf.link_base);
     sb->entry = entry;
+    sb->load_bias = sb->layout.r[HL_R_IMAGE].gpa - elf.link_base;
     hl__cpu_initial_state(&sb->layout, entry, &init);
     return hl__vm_start(sb->vm, &init);
 }

@@ -63,19 +63,20 @@ struct hl_sandbox {
     hl__exception_frame fault; /* what the exception stub reported of the last fault */
     int fault_valid;           /* the last run ended in that fault (the vCPU is in the stub) */
     uint64_t entry;            /* guest address of the ELF's entry point (0: not known) */
+    uint64_t load_bias;        /* guest address minus link-time address of the image */
     char name[64];             /* the guest's name in core files: its ELF's base name, or "guest" */
     char *core_dir;            /* owned copy of cfg.core_dir (which points to it), or NULL */
     uint64_t cores;            /* core files written so far (their sequence numbers) */
-    struct hl__gdb *gdb;       /* the gdb stub when cfg.gdb_port is set */
+    struct hl__gdb *gdb;       /* the gdb stub when cfg.gdb_port is set (gdb_stub.c) */
 };
 
 /* Creates the host-side parts of a sandbox whose memory is mapped: its interrupt handle, the
  * message buffers and the dirty-page bitmaps (sandbox_obj.c). Returns 0 or HL_ENOMEM. */
 int hl__sandbox_alloc_host_side(hl_sandbox *sb);
 
-/* Takes the debugging settings of sb->cfg: copies core_dir (cfg.core_dir then points to the
- * copy) and names the guest after elf_path's base name (NULL: "guest"), for core files
- * (sandbox_obj.c). Returns 0 or HL_ENOMEM. */
+/* Takes the debugging settings of sb->cfg: names the guest after elf_path's base name (NULL:
+ * "guest") for core files, copies core_dir (cfg.core_dir then points to the copy) and opens the
+ * gdb stub's port (sandbox_obj.c). Returns 0, HL_EIO (the port is taken) or HL_ENOMEM. */
 int hl__sandbox_take_debug(hl_sandbox *sb, const char *elf_path);
 
 /* Restores the base snapshot after a call when cfg.reset_after_call is set (snapshot.c). */

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "error.h"
+#include "gdb_stub.h"
 #include "sandbox.h"
 #include "snapshot.h"
 
@@ -60,6 +61,11 @@ static void guest_name(const char *path, char *out, size_t cap)
 int hl__sandbox_take_debug(hl_sandbox *sb, const char *elf_path)
 {
     guest_name(elf_path, sb->name, sizeof sb->name);
+    if (sb->cfg.gdb_port) {
+        int rc = hl__gdb_open(sb, sb->cfg.gdb_port);
+        if (rc)
+            return rc;
+    }
     if (!sb->cfg.core_dir)
         return 0;
     sb->core_dir = strdup(sb->cfg.core_dir);
@@ -92,6 +98,7 @@ HL_API void hl_sandbox_destroy(hl_sandbox *sb)
     hl__sigtable_free(&sb->own_fns);
     hl_snapshot_release(sb->fns_owner);
     free(sb->core_dir);
+    hl__gdb_close(sb->gdb);
     if (sb->msg)
         munmap(sb->msg, buffers_size(sb));
     free(sb);

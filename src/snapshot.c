@@ -70,6 +70,7 @@ static int capture(hl_sandbox *sb, hl_snapshot *s)
     s->cfg.gdb_port = 0;
     s->guest_id = sb->guest_id;
     s->entry = sb->entry;
+    s->load_bias = sb->load_bias;
     memcpy(s->cookie, sb->cookie, sizeof s->cookie);
     return rc;
 }
@@ -271,6 +272,7 @@ HL_API int hl_sandbox_new_from_snapshot(const hl_config *cfg, hl_snapshot *s, hl
         return hl__fail(HL_ENOMEM, "out of memory creating a sandbox");
     take_config(sb, cfg, s);
     sb->entry = s->entry;
+    sb->load_bias = s->load_bias;
     int rc = hl__sandbox_take_debug(sb, NULL);
     if (!rc)
         rc = build_from(sb, s);

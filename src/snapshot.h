@@ -23,7 +23,8 @@ struct hl_snapshot {
     hl_config cfg; /* the sizes the guest was created with (callbacks cleared) */
     hl__vcpu_state cpu;
     uint64_t guest_id;
-    uint64_t entry; /* guest address of the ELF entry (loaded files: the image's start) */
+    uint64_t entry;     /* guest address of the ELF entry (loaded files: the image's start) */
+    uint64_t load_bias; /* guest minus link-time addresses (loaded files: the image's start) */
     uint8_t cookie[HL_ABI_COOKIE_SIZE];
     hl__sigtable fns;    /* the guest's functions, decoded once and shared by sandboxes */
     uint8_t *guest_sigs; /* SIGS message: the guest's functions */

@@ -223,7 +223,8 @@ static int adopt_header(const char *path, const file_header *h, hl_snapshot *s)
         return bad(path, why);
     s->size = h->memory_size;
     s->guest_id = h->guest_id;
-    s->entry = s->layout.r[HL_R_IMAGE].gpa; /* the file does not say; hl-cc guests start there */
+    s->entry = s->layout.r[HL_R_IMAGE].gpa; /* the file does not say; hl-cc guests start there, */
+    s->load_bias = s->entry;                /* linked at 0 */
     memcpy(s->cookie, h->cookie, sizeof s->cookie);
     return 0;
 }

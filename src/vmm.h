@@ -135,13 +135,13 @@ int hl__vm_get_regs(hl__vm *vm, hl__vcpu_regs *out);
 
 /* Loads the general registers, RIP, the RFLAGS bits CPL3 may change (X86_RFLAGS_USER_BITS: a
  * debugger cannot raise IOPL or IF) and the x87/SSE state (MXCSR's reserved bits cleared); with
- * `user` also CS and SS from it, which resumes the guest at CPL3 out of the exception stub.
+ * `user` also CS, SS and TR from it, which resumes the guest at CPL3 out of the exception stub.
  * Segment selectors and bases in `in` are ignored. Returns 0 or HL_EKVM. */
 int hl__vm_set_regs(hl__vm *vm, const hl__vcpu_regs *in, const hl__cpu_init *user);
 
 /* KVM guest debugging: single-step, and up to four hardware breakpoints or watchpoints (dr[i] and
  * dr7 as in the SDM's DR0-DR3 and DR7). Software breakpoints need none: an INT3 at CPL3 raises
- * #GP through the exception stub (the IDT's gates are ring 0). Each stop is an HL_EXIT_DEBUG.
+ * #BP through the exception stub (src/cpu.c). Each stop is an HL_EXIT_DEBUG.
  * NULL turns it off. Returns 0 or HL_EKVM. */
 typedef struct hl__vm_debug {
     int single_step;

@@ -19,7 +19,6 @@
 #include "vmm_kvm_vm.h"
 #include "x86.h"
 
-
 typedef hl__kvm_state kvm_state;
 
 static pthread_once_t kvm_once = PTHREAD_ONCE_INIT;
@@ -291,7 +290,8 @@ static int stop_guest_debug(hl__vm *vm)
 
 /* What a tenant can leave in a vCPU beyond the registers every start loads: the pending OUT
  * completion, the FPU/SSE state (MXCSR included: KVM_SET_FPU ignores it), the debug registers
- * (DR6 after a #DB) and a debugger's guest-debug settings. Events, registers and special registers are loaded at the next start. */
+ * (DR6 after a #DB) and a debugger's guest-debug settings. Events, registers and special registers
+ * are loaded at the next start. */
 static int scrub(hl__vm *vm)
 {
     struct kvm_xsave xsave;

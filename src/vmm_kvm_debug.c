@@ -84,6 +84,7 @@ static int set_user_segments(hl__vm *vm, const hl__cpu_init *user)
         return -1;
     hl__kvm_segment(&user->cs, &sregs.cs);
     hl__kvm_segment(&user->ss, &sregs.ss);
+    hl__kvm_segment(&user->tr, &sregs.tr); /* as loaded (KVM reads it back busy: x86.h) */
     return ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0 ? -1 : 0;
 }
 
@@ -97,6 +98,10 @@ static int set_fxsave(hl__vm *vm, const uint8_t *fx)
     memcpy(&mxcsr, fx + X86_FXSAVE_MXCSR, sizeof mxcsr);
     mxcsr &= MXCSR_VALID;
     memcpy((uint8_t *)xsave.region + X86_FXSAVE_MXCSR, &mxcsr, sizeof mxcsr);
+    uint64_t bv; /* x87 and SSE from the image, not their initial state */
+    memcpy(&bv, (uint8_t *)xsave.region + X86_XSAVE_HEADER, sizeof bv);
+    bv |= X86_XFEATURE_X87 | X86_XFEATURE_SSE;
+    memcpy((uint8_t *)xsave.region + X86_XSAVE_HEADER, &bv, sizeof bv);
     return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &xsave) < 0 ? -1 : 0;
 }
 

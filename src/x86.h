@@ -83,7 +83,8 @@
 #endif
 #define X86_TYPE_DATA_RW_ACCESSED 0x3
 #define X86_TYPE_CODE_RX_ACCESSED 0xb
-#define X86_GATE_INTERRUPT 0x8e /* P, DPL0, 64-bit interrupt gate (SDM 6.14.1) */
+#define X86_GATE_INTERRUPT 0x8e      /* P, DPL0, 64-bit interrupt gate (SDM 6.14.1) */
+#define X86_GATE_INTERRUPT_USER 0xee /* the same with DPL3: INT3 at CPL3 may use it */
 
 /* 64-bit TSS (SDM 7.7): rsp0 at 4, iomap_base at 102, 104 bytes. */
 #define X86_TSS_RSP0 4

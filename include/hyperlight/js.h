@@ -44,7 +44,11 @@ typedef struct hl_js_config {
                          info), sent only at or below log_level; NULL (default): none */
     void *log_user;
     hl_log_level log_level; /* default HL_LOG_INFO */
-    uint64_t reserved[6];   /* 0 (hl_js_config_init): room for later fields; non-zero is
+    const char *core_dir;   /* hl_config.core_dir: core files of the JS guest after a fault */
+    uint16_t gdb_port;      /* hl_config.gdb_port: hl_js_new waits for gdb (docs/DEBUGGING.md;
+                               the JS guest's symbols are in js.elf, see there) */
+    uint16_t reserved16[3]; /* 0 */
+    uint64_t reserved[4];   /* 0 (hl_js_config_init): room for later fields; non-zero is
                                refused with HL_ECONFIG */
 } hl_js_config;
 

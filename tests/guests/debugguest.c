@@ -6,6 +6,7 @@
 #include "common.h"
 
 volatile int32_t watched; /* Watch writes it once per call */
+volatile int32_t release; /* Spin waits until a debugger sets it */
 
 int32_t add3(int32_t a, int32_t b, int32_t c)
 {
@@ -23,7 +24,7 @@ int32_t sum_to(int32_t n)
 {
     int32_t s = 0;
     for (int32_t i = 1; i <= n; i++)
-        s += i;
+        s += i; /* LOOP_BODY */
     return s;
 }
 
@@ -71,6 +72,17 @@ static int fn_store(const hl_value *args, size_t nargs, hl_value *ret)
     return 0;
 }
 
+/* Spin(): loops until `release` is set (by a debugger), then clears it and returns 1. */
+static int fn_spin(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)args, (void)nargs;
+    while (!release)
+        ;
+    release = 0;
+    *ret = hl_i32(1);
+    return 0;
+}
+
 /* Abort(): abort() from abort_now. */
 static int fn_abort(const hl_value *args, size_t nargs, hl_value *ret)
 {
@@ -86,4 +98,5 @@ void hlg_main(void)
     reg("Watch", HL_TYPE_I32, HL_PARAMS(HL_TYPE_I32), fn_watch);
     reg("Store", HL_TYPE_I32, HL_PARAMS(HL_TYPE_U64, HL_TYPE_I32), fn_store);
     reg("Abort", HL_TYPE_I32, NULL, 0, fn_abort);
+    reg("Spin", HL_TYPE_I32, NULL, 0, fn_spin);
 }

@@ -47,8 +47,8 @@ TEST(test_fault_core_shows_the_faulting_line)
 {
     char dir[4096], core[8192], where[64];
     require_gdb();
-    hl_sandbox *sb = crashed(scratch_dir(dir, sizeof dir), "Store", HL_ARGS(hl_u64(0x10), hl_i32(7)),
-                             HL_EFAULT);
+    hl_sandbox *sb =
+        crashed(scratch_dir(dir, sizeof dir), "Store", HL_ARGS(hl_u64(0x10), hl_i32(7)), HL_EFAULT);
     CHECK_ERROR_HAS("(core file ");
     only_file(dir, core, sizeof core);
     CHECK_CONTAINS(hl_last_error(), core);

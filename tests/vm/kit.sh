@@ -8,7 +8,7 @@ set -eu
 KIT=${1:?usage: kit.sh KIT}
 mkdir -p "$KIT"
 KIT=$(cd "$KIT" && pwd)
-KIT_VERSION=3 # bump when the initramfs changes
+KIT_VERSION=4 # bump when the initramfs changes
 [ -f "$KIT/initrd.gz" ] && [ -f "$KIT/vmlinuz" ] &&
     [ "$(cat "$KIT/version" 2>/dev/null)" = "$KIT_VERSION" ] && exit 0
 
@@ -73,6 +73,7 @@ for m in $(cat /mod/order); do insmod /mod/$m.ko 2>/dev/null || echo "vm: insmod
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 hostroot /mnt || echo "vm: no 9p root"
 mount -t proc proc /mnt/proc; mount -t sysfs sys /mnt/sys; mount -o bind /dev /mnt/dev
 mkdir -p /mnt/dev/shm && mount -t tmpfs shm /mnt/dev/shm # /tmp stays the host's (9p)
+ip link set lo up # the gdb stub tests talk over 127.0.0.1
 script=$(sed -n 's/.*hlscript=\([^ ]*\).*/\1/p' /proc/cmdline)
 chroot /mnt /bin/sh "$script"
 echo "VMEXIT=$?"

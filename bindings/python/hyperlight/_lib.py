@@ -75,7 +75,8 @@ class hl_js_config(Structure):
                 ("buffer_size", c_size_t), ("time_limit_ms", c_uint32),
                 ("reset_after_call", c_bool), ("output_fn", OUTPUT_FN), ("output_user", c_void_p),
                 ("log_fn", LOG_FN), ("log_user", c_void_p), ("log_level", c_int),
-                ("reserved", c_uint64 * 6)]
+                ("core_dir", c_char_p), ("gdb_port", c_uint16), ("reserved16", c_uint16 * 3),
+                ("reserved", c_uint64 * 4)]
 
 
 _P = c_void_p  # every opaque handle
