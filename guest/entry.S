@@ -3,6 +3,9 @@
     .globl _start
     .type _start, @function
 _start:
+    .cfi_sections .debug_frame
+    .cfi_startproc
+    .cfi_undefined rip          /* the outermost frame: debuggers' backtraces end here */
     fninit                      /* x87 to its defaults */
     subq $8, %rsp
     movl $0x1f80, (%rsp)        /* MXCSR default: all SSE exceptions masked */
@@ -11,5 +14,6 @@ _start:
     xorl %ebp, %ebp             /* end of the frame chain for debuggers */
     call hlg__start             /* never returns */
     ud2
+    .cfi_endproc
     .size _start, . - _start
     .section .note.GNU-stack, "", @progbits

@@ -332,10 +332,12 @@ static void reply_mem(hl_sandbox *sb, hl__gdb *g, const hl__gdb_cmd *c)
 static void write_mem(hl_sandbox *sb, hl__gdb *g, const hl__gdb_cmd *c)
 {
     uint8_t buf[HL_GDB_PACKET_MAX];
-    const uint8_t *src = c->data;
-    if (c->kind == HL_GDB_CMD_WRITE_MEM &&
-        hl__gdb_hex_decode(buf, sizeof buf, c->data, c->data_len) == 0)
+    const uint8_t *src = c->data; /* X: the bytes themselves */
+    if (c->kind == HL_GDB_CMD_WRITE_MEM) {
+        if (hl__gdb_hex_decode(buf, sizeof buf, c->data, c->data_len))
+            return send_str(g, "E01");
         src = buf;
+    }
     if (!mapped(sb, c->addr, c->len) || hl__mem_write(&sb->mem, c->addr, src, c->len))
         return send_str(g, "E14");
     send_str(g, "OK");

@@ -132,6 +132,27 @@ TEST(cli_bad_option_value_exits_2_naming_the_option)
               "hl-run: bad value '-1' for --timeout-ms (try --help)\n");
     CHECK_RUN(ARGV("--log-level", "loud", G, "Echo", "x"), 2, "",
               "hl-run: bad value 'loud' for --log-level (try --help)\n");
+    CHECK_RUN(ARGV("--gdb", "0", G, "Echo", "x"), 2, "",
+              "hl-run: bad value '0' for --gdb (try --help)\n");
+    CHECK_RUN(ARGV("--gdb", "65536", G, "Echo", "x"), 2, "",
+              "hl-run: bad value '65536' for --gdb (try --help)\n");
+    CHECK_RUN(ARGV("--core-dir", "", G, "Echo", "x"), 2, "",
+              "hl-run: bad value '' for --core-dir (try --help)\n");
+}
+
+TEST(cli_core_dir_gets_a_core_file_of_a_fault)
+{
+    char dir[] = "/dev/shm/hl-cli-core-XXXXXX", cmd[128];
+    require_kvm();
+    CHECK(mkdtemp(dir) != NULL);
+    run_result r;
+    run_cli(ARGV("--core-dir", dir, G, "ReadNull"), &r);
+    CHECK_EQ(r.status, 1);
+    CHECK_CONTAINS(r.err, "(core file ");
+    CHECK_CONTAINS(r.err, dir);
+    CHECK_CONTAINS(r.err, "/simpleguest.elf.");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_EQ(system(cmd), 0);
 }
 
 TEST(cli_bad_typed_argument_exits_2)
@@ -341,6 +362,7 @@ static const hl_test tests[] = {
     TEST_ENTRY(cli_without_guest_and_function_exits_2),
     TEST_ENTRY(cli_unknown_option_exits_2),
     TEST_ENTRY(cli_bad_option_value_exits_2_naming_the_option),
+    TEST_ENTRY(cli_core_dir_gets_a_core_file_of_a_fault),
     TEST_ENTRY(cli_bad_typed_argument_exits_2),
     TEST_ENTRY(cli_bad_hex_digit_is_reported_at_its_position),
     TEST_ENTRY(cli_typed_arguments_of_every_type_roundtrip),

@@ -101,6 +101,7 @@ _PROTOS = {
     "hl_interrupt_release": (None, [_P]),
     "hl_sandbox_snapshot": (c_int, [_P, POINTER(_P)]),
     "hl_sandbox_restore": (c_int, [_P, _P]),
+    "hl_sandbox_write_core": (c_int, [_P, c_char_p]),
     "hl_sandbox_new_from_snapshot": (c_int, [POINTER(hl_config), _P, POINTER(_P)]),
     "hl_snapshot_release": (None, [_P]),
     "hl_snapshot_save": (c_int, [_P, c_char_p]),

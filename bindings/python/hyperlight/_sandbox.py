@@ -175,8 +175,10 @@ class Sandbox(Closable):
     input_size, output_size, memory_limit (bytes), time_limit_ms (per call; 0: none),
     reset_after_call, log_level ("info" ...), log (a callable taking a LogRecord, a
     logging.Logger, or True for the logger "hyperlight.guest"), stdout and stderr (callables
-    taking bytes, or streams), output (a callable taking (stream, bytes)), and functions (host
-    functions: {name: fn} or {name: (fn, params, ret)}).
+    taking bytes, or streams), output (a callable taking (stream, bytes)), functions (host
+    functions: {name: fn} or {name: (fn, params, ret)}), core_dir (a directory: a core file of
+    the guest after each fault or abort, docs/DEBUGGING.md) and gdb_port (wait for gdb on
+    127.0.0.1:gdb_port before the guest's first instruction).
 
     Host functions may be registered until the first call (or init()); the guest's init runs
     then. One thread at a time may use a sandbox (Busy otherwise); any thread may interrupt() it
@@ -189,10 +191,11 @@ class Sandbox(Closable):
                  reset_after_call: bool = False, log_level: Union[None, int, str] = None,
                  log: Log = None, stdout: Output = None, stderr: Output = None,
                  output: Optional[Callable[[int, bytes], Any]] = None,
-                 functions: Optional[Dict[str, Any]] = None):
+                 functions: Optional[Dict[str, Any]] = None,
+                 core_dir: Optional["os.PathLike[str] | str"] = None, gdb_port: int = 0):
         self._ptr: Optional[int] = None
         cfg = self._config(time_limit_ms, reset_after_call, log_level, log, stdout, stderr,
-                           output)
+                           output, core_dir, gdb_port)
         set_size(cfg, "heap_size", heap_size)
         set_size(cfg, "stack_size", stack_size)
         set_size(cfg, "input_size", input_size)
@@ -213,23 +216,30 @@ class Sandbox(Closable):
                       reset_after_call: bool = False, log_level: Union[None, int, str] = None,
                       log: Log = None, stdout: Output = None, stderr: Output = None,
                       output: Optional[Callable[[int, bytes], Any]] = None,
-                      functions: Optional[Dict[str, Any]] = None) -> "Sandbox":
+                      functions: Optional[Dict[str, Any]] = None,
+                      core_dir: Optional["os.PathLike[str] | str"] = None,
+                      gdb_port: int = 0) -> "Sandbox":
         """A sandbox in the state of snap, sharing its memory copy-on-write (no guest init runs).
         Sizes come from the snapshot. If snap's guest had host functions, register the same ones
         (functions= or register()) before the first call."""
         self = cls.__new__(cls)
         self._ptr = None
         cfg = self._config(time_limit_ms, reset_after_call, log_level, log, stdout, stderr,
-                           output)
+                           output, core_dir, gdb_port)
         out = c_void_p()
         with snap._use() as p:
             _errors.check(_lib.lib().hl_sandbox_new_from_snapshot(byref(cfg), p, byref(out)))
         self._adopt(out.value, functions)
         return self
 
-    def _config(self, time_limit_ms, reset_after_call, level, log, stdout, stderr, output):
+    def _config(self, time_limit_ms, reset_after_call, level, log, stdout, stderr, output,
+                core_dir=None, gdb_port=0):
         cfg = _lib.hl_config()
         _lib.lib().hl_config_init(byref(cfg))
+        if core_dir is not None:
+            self._core_dir = os.fsencode(core_dir)  # alive until the library has copied it
+            cfg.core_dir = self._core_dir
+        set_size(cfg, "gdb_port", gdb_port, 2**16)
         if time_limit_ms is not None:
             set_size(cfg, "time_limit_ms", time_limit_ms, 2**32)
         cfg.reset_after_call = bool(reset_after_call)
@@ -477,6 +487,15 @@ class Sandbox(Closable):
             out = c_void_p()
             _errors.check(self._L.hl_sandbox_snapshot(ptr, byref(out)))
             return Snapshot(out.value)
+        finally:
+            self._guard.leave()
+
+    def write_core(self, path: "os.PathLike[str] | str") -> None:
+        """Writes an ELF core file of the guest to path (gdb GUEST.elf path opens it): also on a
+        poisoned sandbox, where it shows the state the fault left."""
+        ptr = self._enter()
+        try:
+            _errors.check(self._L.hl_sandbox_write_core(ptr, os.fsencode(path)))
         finally:
             self._guard.leave()
 

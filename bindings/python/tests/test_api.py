@@ -123,6 +123,10 @@ class TestConfig(unittest.TestCase):
             hl.Sandbox(guest_path(), heap_size=2**64)
         with self.assertRaises(hl.ConfigError):
             hl.Sandbox(guest_path(), heap_size=True)
+        with self.assertRaises(hl.ConfigError):
+            hl.Sandbox(guest_path(), gdb_port=65536)
+        with self.assertRaises(hl.ConfigError):
+            hl.Sandbox(guest_path(), core_dir="")  # the library's check: NULL means none
 
     def test_log_levels(self):
         from hyperlight._common import log_level

@@ -100,6 +100,23 @@ class TestCalls(unittest.TestCase):
         with self.assertRaises(hl.GuestStackOverflow):
             self.sb.call("StackOverflow", 0)
 
+    def test_core_files(self):
+        with tempfile.TemporaryDirectory() as d:
+            with hl.Sandbox(guest_path(), core_dir=d) as sb:
+                with self.assertRaises(hl.GuestFault) as cm:
+                    sb.call("ReadNull")
+                cores = os.listdir(d)
+                self.assertEqual(len(cores), 1)
+                self.assertIn("(core file %s/%s)" % (d, cores[0]), str(cm.exception))
+                live = os.path.join(d, "live.core")
+                sb.write_core(live)  # poisoned: the state the fault left
+                with open(live, "rb") as f:
+                    head = f.read(18)
+                self.assertEqual(head[:4], b"\x7fELF")
+                self.assertEqual(int.from_bytes(head[16:18], "little"), 4)  # ET_CORE
+                with self.assertRaises(hl.HyperlightIOError):
+                    sb.write_core(os.path.join(d, "no", "such", "dir"))
+
     def test_time_limit(self):
         with hl.Sandbox(guest_path(), time_limit_ms=200) as sb:
             t = time.monotonic()
