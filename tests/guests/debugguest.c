@@ -83,6 +83,26 @@ static int fn_spin(const hl_value *args, size_t nargs, hl_value *ret)
     return 0;
 }
 
+/* Trap(kind): 0 executes ud2 (#UD), 1 divides by zero (#DE), 2 executes int3 (#BP). */
+static int fn_trap(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)nargs;
+    switch (args[0].as.i32) {
+    case 0:
+        __asm__ volatile("ud2");
+        break;
+    case 1: /* in assembly: C's 1 / 0 is undefined, and gcc computes it without dividing */
+        __asm__ volatile("movl $1, %%eax; xorl %%edx, %%edx; xorl %%ecx, %%ecx; divl %%ecx" ::
+                             : "eax", "ecx", "edx");
+        break;
+    default:
+        __asm__ volatile("int3");
+        break;
+    }
+    *ret = hl_i32(0);
+    return 0;
+}
+
 /* Abort(): abort() from abort_now. */
 static int fn_abort(const hl_value *args, size_t nargs, hl_value *ret)
 {
@@ -99,4 +119,5 @@ void hlg_main(void)
     reg("Store", HL_TYPE_I32, HL_PARAMS(HL_TYPE_U64, HL_TYPE_I32), fn_store);
     reg("Abort", HL_TYPE_I32, NULL, 0, fn_abort);
     reg("Spin", HL_TYPE_I32, NULL, 0, fn_spin);
+    reg("Trap", HL_TYPE_I32, HL_PARAMS(HL_TYPE_I32), fn_trap);
 }

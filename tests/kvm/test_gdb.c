@@ -4,6 +4,7 @@
  * debuggee: a sandbox of the debug guest that calls one function) and debugs it from here. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -245,6 +246,7 @@ static int await(int fd, const char *want)
         if (memmem(seen, n, want, strlen(want)))
             return 1;
     }
+    fprintf(stderr, "    awaited \"%s\", got \"%.*s\"\n", want, (int)n, seen);
     return 0;
 }
 
@@ -292,6 +294,65 @@ TEST(test_interrupt_and_write_memory)
     CHECK(await(fd, "$OK#"));
     close(fd);
     finish(&d, 0, 1); /* Spin saw the write and returned */
+}
+
+/* Each kind of fault stops the guest with its signal; after a detach the call fails as without
+ * gdb. */
+TEST(test_faults_stop_with_their_signals)
+{
+    static const struct {
+        int32_t kind;
+        const char *stop;
+    } faults[] = {{0, "$T04"}, {1, "$T08"}, {2, "$T05"}}; /* SIGILL, SIGFPE, SIGTRAP */
+    for (size_t i = 0; i < COUNT_OF(faults); i++) {
+        debuggee d = start("Trap", HL_ARGS(hl_i32(faults[i].kind)));
+        int fd = connect_to(d.port);
+        send_packet(fd, "c");
+        CHECK(await(fd, faults[i].stop));
+        send_packet(fd, "g"); /* registers are readable at the fault */
+        CHECK(await(fd, "#"));
+        send_packet(fd, "D");
+        CHECK(await(fd, "$OK#"));
+        close(fd);
+        finish(&d, HL_EFAULT, -1);
+    }
+}
+
+/* One host program, two sandboxes on their own ports, each on its own thread and debugger. */
+static void *init_and_call(void *arg)
+{
+    hl_sandbox *sb = arg;
+    hl_value r = {HL_TYPE_VOID, {0}};
+    int rc = hl_sandbox_init(sb);
+    if (!rc)
+        rc = hl_sandbox_call(sb, "Through", HL_ARGS(hl_i32(2)), &r);
+    return (void *)(intptr_t)(rc ? rc : r.as.i32);
+}
+
+TEST(test_two_sandboxes_two_debuggers)
+{
+    hl_config cfg;
+    hl_sandbox *sb[2];
+    pthread_t t[2];
+    require_kvm();
+    hl_config_init(&cfg);
+    for (int i = 0; i < 2; i++) {
+        cfg.gdb_port = free_port();
+        CHECK_OK(hl_sandbox_new(&cfg, debug_guest_path(), &sb[i]));
+        CHECK_EQ(pthread_create(&t[i], NULL, init_and_call, sb[i]), 0);
+        int fd = connect_to(cfg.gdb_port);
+        send_packet(fd, "?");
+        CHECK(await(fd, "$T05"));
+        send_packet(fd, "D");
+        CHECK(await(fd, "$OK#"));
+        close(fd);
+    }
+    for (int i = 0; i < 2; i++) {
+        void *v;
+        CHECK_EQ(pthread_join(t[i], &v), 0);
+        CHECK_EQ((intptr_t)v, 10); /* add3(2, 4, 3) + 1 */
+        hl_sandbox_destroy(sb[i]);
+    }
 }
 
 TEST(test_hostile_packets_get_errors_and_a_disconnect_detaches)
@@ -342,6 +403,8 @@ static const hl_test tests[] = {
     TEST_ENTRY(test_hardware_watchpoint_fires_on_a_write),
     TEST_ENTRY(test_hardware_breakpoints),
     TEST_ENTRY(test_interrupt_and_write_memory),
+    TEST_ENTRY(test_faults_stop_with_their_signals),
+    TEST_ENTRY(test_two_sandboxes_two_debuggers),
     TEST_ENTRY(test_hostile_packets_get_errors_and_a_disconnect_detaches),
 };
 RUN_TESTS(tests)
