@@ -154,6 +154,7 @@ void hl__cpu_initial_state(const hl__layout *l, uint64_t entry, hl__cpu_init *ou
     out->rsp = l->r[HL_R_STACK].gpa + l->r[HL_R_STACK].size;
     out->rdi = l->r[HL_R_PEB].gpa;
     out->rflags = X86_RFLAGS_RESERVED1; /* IF=0, IOPL=0: CPL3 may use only the bitmap's ports */
+    out->fs_base = hl__layout_thread_pointer(l);
 }
 
 const char *hl__cpu_vector_name(uint64_t v)

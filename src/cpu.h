@@ -22,6 +22,7 @@ typedef struct hl__cpu_init {
     uint64_t gdt_base, idt_base;
     uint16_t gdt_limit, idt_limit;
     uint64_t rip, rsp, rdi, rflags;
+    uint64_t fs_base; /* the thread pointer (hl__layout_thread_pointer) */
 } hl__cpu_init;
 
 /* What the ring-0 stub leaves on the kernel stack before it reports (lowest address first). */

@@ -43,6 +43,7 @@ typedef struct parse {
     int have_dynamic;
     unsigned dynamic_index;
     Elf64_Phdr dynamic;
+    int have_tls;
 } parse;
 
 /* What the PT_DYNAMIC entries say about relocations. */
@@ -182,6 +183,43 @@ static int add_load(parse *p, unsigned i, const Elf64_Phdr *ph)
     return 0;
 }
 
+/* PT_TLS on its own; that its initial bytes were loaded is checked with the loads (check_tls). */
+static int note_tls(parse *p, unsigned i, const Elf64_Phdr *ph)
+{
+    uint64_t a = ph->p_align ? ph->p_align : 1;
+    if (p->have_tls)
+        return BAD("segment %u is a second PT_TLS", i);
+    if (ph->p_filesz > ph->p_memsz || ph->p_memsz > HL_ELF_MAX_TLS)
+        return BAD("segment %u (PT_TLS): p_filesz 0x%" PRIx64 " / p_memsz 0x%" PRIx64
+                   " is inconsistent or over 16 MiB",
+                   i, (uint64_t)ph->p_filesz, (uint64_t)ph->p_memsz);
+    if ((a & (a - 1)) != 0 || a > HL_ELF_MAX_TLS_ALIGN)
+        return BAD("segment %u (PT_TLS): p_align 0x%" PRIx64 " is not a power of two up to %d", i,
+                   a, HL_ELF_MAX_TLS_ALIGN);
+    p->have_tls = 1;
+    p->elf.tls_vaddr = ph->p_vaddr;
+    p->elf.tls_filesz = ph->p_filesz;
+    p->elf.tls_memsz = ph->p_memsz;
+    p->elf.tls_align = a;
+    return 0;
+}
+
+/* The TLS block's initial bytes must be bytes the loader copies (it copies them from there). */
+static int check_tls(const hl__elf *e)
+{
+    if (!e->tls_filesz)
+        return 0;
+    for (size_t i = 0; i < e->nsegments; i++) {
+        const hl__elf_segment *s = &e->seg[i];
+        if (e->tls_vaddr >= s->vaddr && e->tls_vaddr - s->vaddr <= s->filesz &&
+            e->tls_filesz <= s->filesz - (e->tls_vaddr - s->vaddr))
+            return 0;
+    }
+    return BAD("PT_TLS initial bytes (p_vaddr 0x%" PRIx64 ", p_filesz 0x%" PRIx64
+               ") are not inside one loaded segment's file bytes",
+               e->tls_vaddr, e->tls_filesz);
+}
+
 static int note_dynamic(parse *p, unsigned i, const Elf64_Phdr *ph)
 {
     if (p->have_dynamic)
@@ -211,7 +249,8 @@ static int scan_phdrs(parse *p)
         case PT_INTERP:
             return BAD("segment %u is PT_INTERP: the image needs a dynamic loader", i);
         case PT_TLS:
-            return BAD("segment %u is PT_TLS: thread-local storage is not supported", i);
+            rc = note_tls(p, i, &ph);
+            break;
         case PT_GNU_STACK:
             if (ph.p_flags & PF_X)
                 return BAD("segment %u (PT_GNU_STACK) has PF_X: executable stack requested", i);
@@ -439,6 +478,7 @@ int hl__elf_parse(const uint8_t *file, size_t len, hl__elf *out)
         return rc;
     p.elf.is_pie = p.eh.e_type == ET_DYN;
     p.elf.entry = p.eh.e_entry;
+    p.elf.tls_align = 1;
     rc = scan_phdrs(&p);
     if (rc)
         return rc;
@@ -448,6 +488,8 @@ int hl__elf_parse(const uint8_t *file, size_t len, hl__elf *out)
         rc = check_entry(&p.elf);
     if (rc == 0)
         rc = check_dynamic(&p);
+    if (rc == 0)
+        rc = check_tls(&p.elf);
     if (rc)
         return rc;
     *out = p.elf;

@@ -31,12 +31,21 @@ typedef struct hl__elf {
     hl__elf_segment seg[HL_ELF_MAX_SEGMENTS];
     uint64_t rela_offset; /* file offset of the Elf64_Rela array (0 when none) */
     uint64_t rela_count;  /* number of entries, all R_X86_64_RELATIVE or R_X86_64_NONE */
+    /* PT_TLS: the one thread's static TLS block (memsz 0: none). Its initial bytes
+     * [tls_vaddr, tls_vaddr + tls_filesz) lie inside a loaded segment's file bytes. */
+    uint64_t tls_vaddr, tls_filesz, tls_memsz;
+    uint64_t tls_align; /* a power of two, at most HL_ELF_MAX_TLS_ALIGN */
 } hl__elf;
+
+#define HL_ELF_MAX_TLS_ALIGN 64 /* the thread pointer's alignment (docs/ABI.md) */
+#define HL_ELF_MAX_TLS (16ull * 1024 * 1024)
 
 /* Validates file[0..len) and describes it in *out. Rejects, with HL_EELF and a detail naming the
  * problem ("bad guest ELF: ..."): truncation, wrong class/endianness/machine/version/type, bad
  * header sizes, no PT_LOAD, too many segments, filesz > memsz, ranges past the file, overflowing
- * addresses, segments overlapping or sharing a page, W+X segments, PT_INTERP, PT_TLS, dynamic
+ * addresses, segments overlapping or sharing a page, W+X segments, PT_INTERP, a second or bad
+ * PT_TLS (alignment over HL_ELF_MAX_TLS_ALIGN, over HL_ELF_MAX_TLS bytes, initial bytes outside
+ * the loaded file bytes), dynamic
  * sections needing libraries or other relocation types, a relocation outside the image, an entry
  * outside executable code, spans over HL_ELF_MAX_SPAN. Never reads outside file[0..len). */
 int hl__elf_parse(const uint8_t *file, size_t len, hl__elf *out);

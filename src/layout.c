@@ -132,3 +132,8 @@ int hl__layout_compute(const hl_config *cfg, const hl__elf *elf, hl__layout *out
     int rc = image_base(elf, runtime_end(cfg), &base);
     return rc ? rc : hl__layout_build(cfg, base, elf->span, out);
 }
+
+hl_gpa hl__layout_thread_pointer(const hl__layout *l)
+{
+    return l->r[HL_R_HEAP].gpa + l->r[HL_R_HEAP].size - HL_ABI_TCB_SIZE;
+}

@@ -55,6 +55,10 @@ int hl__layout_compute(const hl_config *cfg, const hl__elf *elf, hl__layout *out
 int hl__layout_build(const hl_config *cfg, uint64_t image_gpa, uint64_t image_size,
                      hl__layout *out);
 
+/* The thread pointer: the thread control block's address, the last HL_ABI_TCB_SIZE bytes of the
+ * heap region (FS.base at entry). */
+hl_gpa hl__layout_thread_pointer(const hl__layout *l);
+
 /* Name of a region ("heap", ...) for messages. */
 const char *hl__region_name(hl__region_id id);
 

@@ -97,7 +97,37 @@ static hl_abi_region abi_region(const hl__layout *l, hl__region_id id)
     return r;
 }
 
-static int write_peb(hl_sandbox *sb, uint64_t seed)
+/* The heap below the thread control block and the ELF's TLS block (abi.h). */
+static uint64_t heap_left(const hl__layout *l, const hl__elf *elf)
+{
+    uint64_t block = (elf->tls_memsz + elf->tls_align - 1) & ~(elf->tls_align - 1);
+    uint64_t below = hl__layout_thread_pointer(l) - block - l->r[HL_R_HEAP].gpa;
+    return below & ~(uint64_t)(HL_ABI_TCB_SIZE - 1);
+}
+
+/* The thread control block points to itself, and the TLS block below it starts as the image's
+ * initial TLS bytes (x86-64 TLS ABI, variant II); the rest is zero, as fresh memory is. */
+static int write_tls(hl_sandbox *sb, const hl__elf *elf)
+{
+    const hl__layout *l = &sb->layout;
+    hl_gpa tp = hl__layout_thread_pointer(l);
+    uint64_t block = (elf->tls_memsz + elf->tls_align - 1) & ~(elf->tls_align - 1);
+    if (block + HL_ABI_TCB_SIZE + HL_MIN_HEAP_SIZE / 2 > l->r[HL_R_HEAP].size)
+        return hl__fail(HL_ECONFIG,
+                        "the guest's thread-local storage (%llu bytes) leaves too little of the "
+                        "%llu-byte heap",
+                        (unsigned long long)elf->tls_memsz,
+                        (unsigned long long)l->r[HL_R_HEAP].size);
+    hl_gpa init = l->r[HL_R_IMAGE].gpa + (elf->tls_vaddr - elf->link_base);
+    uint8_t *to = hl__mem_setup_ptr(&sb->mem, tp - block, elf->tls_filesz);
+    const uint8_t *from = hl__mem_setup_ptr(&sb->mem, init, elf->tls_filesz);
+    if (!to || !from || hl__mem_write_u64(&sb->mem, tp, tp))
+        return hl__fail(HL_EELF, "bad guest ELF: TLS block outside guest memory");
+    memcpy(to, from, elf->tls_filesz);
+    return 0;
+}
+
+static int write_peb(hl_sandbox *sb, const hl__elf *elf, uint64_t seed)
 {
     const hl__layout *l = &sb->layout;
     hl_abi_peb peb;
@@ -111,6 +141,7 @@ static int write_peb(hl_sandbox *sb, uint64_t seed)
     peb.host_fns = abi_region(l, HL_R_HOST_FNS);
     peb.panic = abi_region(l, HL_R_PANIC);
     peb.heap = abi_region(l, HL_R_HEAP);
+    peb.heap.size = heap_left(l, elf);
     peb.stack = abi_region(l, HL_R_STACK);
     peb.image = abi_region(l, HL_R_IMAGE);
     return hl__mem_write(&sb->mem, l->r[HL_R_PEB].gpa, &peb, sizeof peb) ? HL_ECONFIG : 0;
@@ -147,7 +178,7 @@ static int build_memory(hl_sandbox *sb, const hl__elf *elf, const uint8_t *file,
     if ((rc = hl__elf_load_releasing(elf, file, len, image, elf->span, l->r[HL_R_IMAGE].gpa,
                                      owned ? release_copied : NULL, NULL)) ||
         (rc = hl__paging_write(&sb->mem, l, elf)) || (rc = hl__cpu_write_tables(&sb->mem, l)) ||
-        (rc = write_peb(sb, rnd.seed)))
+        (rc = write_tls(sb, elf)) || (rc = write_peb(sb, elf, rnd.seed)))
         return rc;
     hl__mem_write(&sb->mem, l->r[HL_R_STACK].gpa, sb->cookie, sizeof sb->cookie);
     hl__bstack_reset(&sb->mem, l->r[HL_R_INPUT]);
@@ -161,6 +192,10 @@ static uint64_t guest_hash(const hl__elf *elf, const uint8_t *file)
     uint64_t fields[6] = {(uint64_t)elf->is_pie, elf->link_base, elf->span, elf->entry,
                           elf->rela_offset,      elf->rela_count};
     uint64_t h = hl__hash64(fields, sizeof fields, HL_ABI_VERSION);
+    if (elf->tls_memsz) {
+        uint64_t tls[4] = {elf->tls_vaddr, elf->tls_filesz, elf->tls_memsz, elf->tls_align};
+        h = hl__hash64(tls, sizeof tls, h);
+    }
     for (size_t i = 0; i < elf->nsegments; i++) {
         const hl__elf_segment *g = &elf->seg[i];
         uint64_t seg[4] = {g->vaddr, g->memsz, g->filesz, g->prot};

@@ -86,6 +86,7 @@ void hl__kvm_entry_state(const hl__cpu_init *init, const struct kvm_sregs *reset
     hl__kvm_segment(&init->ss, &s->ss);
     hl__kvm_segment(&init->ds, &s->ds);
     s->es = s->fs = s->gs = s->ds;
+    s->fs.base = init->fs_base;
     hl__kvm_segment(&init->tr, &s->tr);
     hl__kvm_null_ldt(&s->ldt);
     s->gdt.base = init->gdt_base;
@@ -120,6 +121,8 @@ static int canonical_data_segment(uint16_t sel, const struct kvm_sregs *s, struc
     return 0;
 }
 
+#define FS_INDEX 2 /* in data_segment's order: the one whose base is the thread pointer */
+
 static struct kvm_segment *data_segment(struct kvm_sregs *s, int i)
 {
     struct kvm_segment *segs[4] = {&s->ds, &s->es, &s->fs, &s->gs};
@@ -133,8 +136,12 @@ void hl__kvm_state_normalise(hl__kvm_state *st)
     s->apic_base = 0;
     for (int i = 0; i < 4; i++) {
         struct kvm_segment *seg = data_segment(s, i), canon;
-        if (canonical_data_segment(seg->selector, s, &canon) == 0)
+        uint64_t base = seg->base;
+        if (canonical_data_segment(seg->selector, s, &canon) == 0) {
             *seg = canon;
+            if (i == FS_INDEX)
+                seg->base = base; /* the thread pointer, or 0 once the guest reloaded FS */
+        }
     }
 }
 
@@ -157,8 +164,11 @@ void hl__kvm_state_rebuild(const hl__kvm_state *st, const struct kvm_sregs *rese
     hl__kvm_null_ldt(&out->ldt);
     for (int i = 0; i < 4; i++) {
         struct kvm_segment *seg = data_segment(out, i);
-        if (canonical_data_segment(data_segment((struct kvm_sregs *)s, i)->selector, s, seg))
+        const struct kvm_segment *from = data_segment((struct kvm_sregs *)s, i);
+        if (canonical_data_segment(from->selector, s, seg))
             hl__kvm_null_ldt(seg);
+        else if (i == FS_INDEX)
+            seg->base = from->base;
     }
 }
 
@@ -244,10 +254,13 @@ static int check_segments(const struct kvm_sregs *s, const hl__cpu_init *e, cons
         return refuse(why, "LDTR", "is not null and unusable");
     for (int i = 0; i < 4; i++) {
         const struct kvm_segment *seg = data_segment((struct kvm_sregs *)s, i);
-        if (canonical_data_segment(seg->selector, s, &want) || !segment_equals(seg, &want))
+        int loadable = canonical_data_segment(seg->selector, s, &want) == 0;
+        if (i == FS_INDEX && loadable && seg->base == e->fs_base)
+            want.base = e->fs_base; /* as the library set it; a reload of FS makes it 0 */
+        if (!loadable || !segment_equals(seg, &want))
             return refuse(why, names[i],
                           "is not a null, user-data or user-code segment with "
-                          "base 0");
+                          "base 0 (FS: or the thread pointer)");
     }
     return 0;
 }

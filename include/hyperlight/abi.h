@@ -6,8 +6,14 @@
 
 #include <stdint.h>
 
-#define HL_ABI_VERSION 2u
+#define HL_ABI_VERSION 3u /* 3: FS.base and the thread control block */
 #define HL_ABI_PAGE_SIZE 4096u
+
+/* The thread control block: the last HL_ABI_TCB_SIZE bytes of the heap region. FS.base starts as
+ * its address (the thread pointer of the x86-64 TLS ABI, variant II), and its first word holds
+ * that address; an ELF's PT_TLS block lies just below it, filled by the host, and the PEB's heap
+ * size excludes both. */
+#define HL_ABI_TCB_SIZE 64u
 
 /* ---- Ports: the guest leaves the VM with `out dx, eax` (32-bit, one item) to one of these.
  * Any other port, size or direction ends the call with a protocol error. ---- */

@@ -318,6 +318,9 @@ static size_t take_size(cursor *c)
  * hyperlight.h (hl_config's ranges, which hl_js_new passes on) refuses cfg. */
 static int refused(const hl_js_config *c)
 {
+    for (size_t i = 0; i < sizeof c->reserved16 / sizeof c->reserved16[0]; i++)
+        if (c->reserved16[i])
+            return 1;
     for (size_t i = 0; i < sizeof c->reserved / sizeof c->reserved[0]; i++)
         if (c->reserved[i])
             return 1;
@@ -346,8 +349,9 @@ static void fuzz_new(const uint8_t *data, size_t size)
     cfg.reset_after_call = take(&c, 1) & 1;
     cfg.log_level = (hl_log_level)(take(&c, 1) % 8);
     unsigned reserved = (unsigned)take(&c, 1);
-    for (int i = 0; i < 6; i++)
+    for (size_t i = 0; i < sizeof cfg.reserved / sizeof cfg.reserved[0]; i++)
         cfg.reserved[i] = reserved >> i & 1 ? take(&c, 8) | 1 : 0;
+    cfg.reserved16[0] = reserved >> 7 & 1 ? (uint16_t)(take(&c, 2) | 1) : 0;
     int fds = count_fds(), want = refused(&cfg) ? HL_ECONFIG : 0;
     int small = cfg.heap_size + cfg.stack_size + 2 * (uint64_t)cfg.buffer_size < 512 * MIB;
     hl_js *out = (hl_js *)&cfg;

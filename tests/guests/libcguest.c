@@ -339,6 +339,28 @@ static int libc_self_test(const hl_value *args, size_t nargs, hl_value *ret)
     return 0;
 }
 
+/* Thread-local variables of the one thread: initialised (.tdata), zeroed (.tbss), over-aligned. */
+static _Thread_local int32_t tls_counter = 40;
+static __thread char tls_text[24] = "thread-local";
+static _Thread_local int64_t tls_zero[64];
+static _Alignas(64) _Thread_local uint8_t tls_aligned[3];
+
+/* Tls(): tls_counter after one more increment, once the other variables check out (-1 if not):
+ * tls_zero counts the calls from 0, so it started zeroed. */
+static int tls(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)args, (void)nargs;
+    uintptr_t aligned = (uintptr_t)tls_aligned;
+    __asm__("" : "+r"(aligned)); /* its real address, not what the compiler knows of it */
+    int ok = strcmp(tls_text, "thread-local") == 0 && (aligned & 63) == 0 &&
+             tls_aligned[1] == tls_counter - 40 && tls_zero[63] == tls_counter - 40 &&
+             tls_zero[0] == 0;
+    tls_zero[63]++;
+    tls_aligned[1]++;
+    *ret = hl_i32(ok ? ++tls_counter : -1);
+    return 0;
+}
+
 static int atexit_ran;
 static void on_exit_flag(void)
 {
@@ -355,6 +377,7 @@ void hlg_main(void)
     reg("PrintThenAbort", HL_TYPE_VOID, HL_PARAMS(HL_TYPE_STRING), print_then_abort);
     reg("Exit", HL_TYPE_VOID, HL_PARAMS(HL_TYPE_I32), call_exit);
     reg("Raise", HL_TYPE_I32, HL_PARAMS(HL_TYPE_I32), call_raise);
+    reg("Tls", HL_TYPE_I32, NULL, 0, tls);
     reg("AssertTrue", HL_TYPE_I32, HL_PARAMS(HL_TYPE_I32), assert_true);
     reg("Realtime", HL_TYPE_U64, NULL, 0, realtime);
     reg("Monotonic", HL_TYPE_U64, NULL, 0, monotonic);

@@ -177,13 +177,19 @@ TEST(test_software_watchpoint_by_single_steps)
     finish(&d, 0, 77);
 }
 
-TEST(test_hardware_watchpoint_fires_on_a_write)
+/* Skips the running test where KVM does not stop at hardware breakpoints. */
+static void require_hw_breakpoints(void)
 {
     require_gdb();
     require_kvm();
     if (!kvm_hw_breakpoints_work())
         SKIP("this machine's KVM does not stop at hardware breakpoints (KVM_SET_GUEST_DEBUG "
              "debug registers; QEMU's emulated CPU lacks them)");
+}
+
+TEST(test_hardware_watchpoint_fires_on_a_write)
+{
+    require_hw_breakpoints();
     debuggee d = start("Watch", HL_ARGS(hl_i32(77)));
     const char *out = gdb_session(&d, "-ex 'watch watched' -ex continue -ex 'hbreak add3'");
     CHECK_CONTAINS(out, "Hardware watchpoint 1: watched");
@@ -193,11 +199,7 @@ TEST(test_hardware_watchpoint_fires_on_a_write)
 
 TEST(test_hardware_breakpoints)
 {
-    require_gdb();
-    require_kvm();
-    if (!kvm_hw_breakpoints_work())
-        SKIP("this machine's KVM does not stop at hardware breakpoints (KVM_SET_GUEST_DEBUG "
-             "debug registers; QEMU's emulated CPU lacks them)");
+    require_hw_breakpoints();
     debuggee d = start("Through", HL_ARGS(hl_i32(1)));
     const char *out = gdb_session(&d, "-ex 'hbreak through' -ex 'hbreak add3' -ex 'hbreak sum_to' "
                                       "-ex 'hbreak fn_watch' -ex continue -ex continue -ex bt");

@@ -213,6 +213,24 @@ TEST(pie_parses)
     CHECK_U64_EQ(e.rela_count, 2);
 }
 
+TEST(pie_with_thread_local_storage_parses)
+{
+    image im;
+    hl__elf e;
+    make_pie(&im);
+    CHECK_EQ(parse_image(&im, &e), 0);
+    CHECK_U64_EQ(e.tls_memsz, 0); /* none: an empty block, aligned to 1 */
+    CHECK_U64_EQ(e.tls_align, 1);
+    Elf64_Phdr ph = phdr(PT_TLS, PF_R, DATA_OFF + 0x80, DATA_OFF + 0x80, 0x10, 0x240);
+    ph.p_align = 64;
+    add_ph(&im, ph);
+    CHECK_EQ(parse_image(&im, &e), 0);
+    CHECK_U64_EQ(e.tls_vaddr, DATA_OFF + 0x80);
+    CHECK_U64_EQ(e.tls_filesz, 0x10);
+    CHECK_U64_EQ(e.tls_memsz, 0x240);
+    CHECK_U64_EQ(e.tls_align, 64);
+}
+
 /* Builds a PIE linked at link_base, loads it at load_base and checks every byte of the span. */
 static void check_pie_load(uint64_t link_base, uint64_t load_base)
 {
@@ -513,9 +531,28 @@ static void m_interp(image *im)
 {
     add_ph(im, phdr(PT_INTERP, PF_R, 0x200, 0x200, 0x1c, 0x1c));
 }
-static void m_tls(image *im)
+static void m_tls_twice(image *im)
 {
     add_ph(im, phdr(PT_TLS, PF_R, DATA_OFF + 0x80, DATA_OFF + 0x80, 0x10, 0x20));
+    add_ph(im, phdr(PT_TLS, PF_R, DATA_OFF + 0x80, DATA_OFF + 0x80, 0x10, 0x20));
+}
+static void m_tls_align_128(image *im)
+{
+    Elf64_Phdr ph = phdr(PT_TLS, PF_R, DATA_OFF + 0x80, DATA_OFF + 0x80, 0x10, 0x20);
+    ph.p_align = 0x80;
+    add_ph(im, ph);
+}
+static void m_tls_filesz_over_memsz(image *im)
+{
+    add_ph(im, phdr(PT_TLS, PF_R, DATA_OFF + 0x80, DATA_OFF + 0x80, 0x30, 0x20));
+}
+static void m_tls_init_in_bss(image *im)
+{
+    add_ph(im, phdr(PT_TLS, PF_R, DATA_OFF + 0x200, DATA_OFF + 0x200, 0x10, 0x20));
+}
+static void m_tls_huge(image *im)
+{
+    add_ph(im, phdr(PT_TLS, PF_R, DATA_OFF + 0x80, DATA_OFF + 0x80, 0x10, HL_ELF_MAX_TLS + 1));
 }
 static void m_exec_stack(image *im)
 {
@@ -665,7 +702,11 @@ static void m_reloc_straddles_end(image *im)
     X(too_many_loads, "more than 16 PT_LOAD segments (segment 19 is one too many)")                \
     X(span_too_large, "image spans 0x20001000 bytes (from 0x0), more than the limit")              \
     X(interp, "segment 7 is PT_INTERP: the image needs a dynamic loader")                          \
-    X(tls, "segment 7 is PT_TLS: thread-local storage is not supported")                           \
+    X(tls_twice, "segment 8 is a second PT_TLS")                                                   \
+    X(tls_align_128, "segment 7 (PT_TLS): p_align 0x80 is not a power of two up to 64")            \
+    X(tls_filesz_over_memsz, "segment 7 (PT_TLS): p_filesz 0x30 / p_memsz 0x20 is inconsistent")   \
+    X(tls_init_in_bss, "PT_TLS initial bytes (p_vaddr 0x3200, p_filesz 0x10) are not inside one")  \
+    X(tls_huge, "segment 7 (PT_TLS): p_filesz 0x10 / p_memsz 0x1000001 is inconsistent or over")   \
     X(exec_stack, "segment 6 (PT_GNU_STACK) has PF_X: executable stack requested")                 \
     X(entry_outside_text, "e_entry 0x1040 is not inside an executable segment")                    \
     X(entry_in_data, "e_entry 0x3000 is not inside an executable segment")                         \
@@ -928,6 +969,7 @@ static int write_corpus(const char *dir)
 #define X_ENTRY(name, phrase) TEST_ENTRY(malformed_##name),
 static const hl_test tests[] = {
     TEST_ENTRY(pie_parses),
+    TEST_ENTRY(pie_with_thread_local_storage_parses),
     TEST_ENTRY(pie_loads_at_two_bases),
     TEST_ENTRY(pie_linked_above_zero_loads_anywhere),
     TEST_ENTRY(exec_parses_and_loads),

@@ -65,6 +65,25 @@ TEST(stored_state_of_a_parked_guest_passes)
     CHECK(st.sregs.ldt.unusable && !st.sregs.ldt.present && st.sregs.ldt.base == 0);
 }
 
+/* FS.base starts as the thread pointer; the guest can only make it 0 (reloading FS). */
+TEST(fs_base_is_the_thread_pointer_or_zero)
+{
+    hl__kvm_state st;
+    hl__cpu_init init;
+    good_state(&st, &init);
+    CHECK(init.fs_base != 0);
+    CHECK_U64_EQ(st.sregs.fs.base, init.fs_base);
+    CHECK_U64_EQ(st.sregs.gs.base, 0);
+    CHECK_STREQ(check(&st, &init), "");
+    st.sregs.fs.base = 0;
+    CHECK_STREQ(check(&st, &init), "");
+    st.sregs.fs.base = init.fs_base + 64;
+    CHECK_CONTAINS(check(&st, &init), "FS");
+    good_state(&st, &init);
+    st.sregs.gs.base = init.fs_base; /* only FS */
+    CHECK_CONTAINS(check(&st, &init), "GS");
+}
+
 TEST(guest_changeable_fields_pass)
 {
     hl__kvm_state st;
@@ -228,7 +247,7 @@ TEST(rebuild_takes_only_guest_fields_over_the_reset_state)
     CHECK_U64_EQ(out.apic_base, 0xfee00900);
     CHECK_U64_EQ(out.cr2, 0x4000);
     CHECK(out.ldt.unusable && !out.ldt.present && out.ldt.selector == 0);
-    CHECK(out.fs.unusable && out.fs.base == 0);
+    CHECK(out.fs.unusable && out.fs.base == init.fs_base); /* AMD keeps it at a null load */
     CHECK_MEMEQ(&out.ds, &st.sregs.ss, sizeof out.ds);
     CHECK_MEMEQ(&out.cs, &st.sregs.cs, sizeof out.cs);
 }
@@ -252,6 +271,7 @@ int main(int argc, char **argv)
 {
     static const hl_test tests[] = {
         TEST_ENTRY(stored_state_of_a_parked_guest_passes),
+        TEST_ENTRY(fs_base_is_the_thread_pointer_or_zero),
         TEST_ENTRY(guest_changeable_fields_pass),
         TEST_ENTRY(every_privileged_field_is_refused_by_name),
         TEST_ENTRY(rebuild_takes_only_guest_fields_over_the_reset_state),
