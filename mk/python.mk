@@ -28,12 +28,19 @@ test: UNIT_TESTS += $(PY_TEST_RUNNER)
 python-test: all $(PY_TEST_RUNNER)
 	@$(TEST_ENV) tests/run.sh $(PY_TEST_RUNNER)
 
-# The package under PREFIX (with DESTDIR as the root), offline: setuptools and wheel must be
-# installed. make install does not run it (it installs no Python files); run it after. PREFIX
-# /usr/local is left to pip (Debian's pip maps --prefix /usr/local to /usr/local/local).
+# make install installs the Python package too (install-python: bindings/python/install.py, no
+# pip, no network): the files and a dist-info into $(PYTHON)'s site directory under PREFIX, as
+# site.getsitepackages() reports it (Debian's python3: /usr/local/lib/python3.X/dist-packages for
+# PREFIX /usr/local, /usr/lib/python3/dist-packages for /usr), else PREFIX/lib/python3.X/
+# site-packages; PYTHON_SITE=DIR chooses another. Staged under DESTDIR. The installed package
+# loads PREFIX/lib's libraries. Without $(PYTHON), it says so and installs nothing.
+PYTHON_SITE ?=
 .PHONY: install-python
+install: install-python
 install-python:
-	$(PYTHON) -m pip install --no-index --no-build-isolation --no-deps --ignore-installed \
-	    $(if $(DESTDIR),--root $(DESTDIR)) $(if $(filter-out /usr/local,$(PREFIX)),--prefix $(PREFIX)) \
-	    ./bindings/python
-	rm -rf bindings/python/build bindings/python/hyperlight.egg-info
+	@if command -v $(PYTHON) >/dev/null 2>&1; then \
+	    $(PYTHON) bindings/python/install.py --prefix '$(PREFIX)' $(if $(DESTDIR),--root '$(DESTDIR)') \
+	        $(if $(PYTHON_SITE),--dir '$(PYTHON_SITE)'); \
+	else \
+	    echo "install-python: $(PYTHON) not found: the Python package is not installed (PYTHON=...)"; \
+	fi

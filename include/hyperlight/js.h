@@ -195,7 +195,9 @@ HL_API bool hl_js_interrupt(hl_js *js);
 /* The underlying hyperlight sandbox (for hl_sandbox_interrupt_handle and the like); owned by js. */
 HL_API hl_sandbox *hl_js_sandbox(hl_js *js);
 
-/* Frees everything of js. NULL is a no-op. */
+/* Frees everything of js. NULL is a no-op. From one of js's own callbacks (host functions,
+ * output, log) it only marks js: the running call is cancelled and ends with HL_ECANCELLED, and js
+ * is freed as that operation returns (its result and hl_js_last_error(js) are then gone). */
 HL_API void hl_js_destroy(hl_js *js);
 
 #ifdef __cplusplus

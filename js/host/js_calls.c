@@ -37,14 +37,34 @@ static int take_reply(hl_js *js, const hl_value *v, hl_js_data *result)
     return 0;
 }
 
-/* Calls guest function `fn` and takes its reply. */
+/* What an operation that one of js's callbacks destroyed ends with. */
+static int destroyed(hl_js *js)
+{
+    return hljs__error_set(js, HL_ECANCELLED,
+                           "the JS sandbox was destroyed by one of its callbacks");
+}
+
+/* Calls guest function `fn` and takes its reply. A call that one of js's callbacks cut short by
+ * hl_js_destroy ends with HL_ECANCELLED. */
 static int guest(hl_js *js, const char *fn, const hl_value *args, size_t nargs, hl_js_data *result)
 {
     hl_value v;
+    js->busy++;
     int rc = hl_sandbox_call(js->sb, fn, args, nargs, &v);
+    js->busy--;
+    if (js->destroy_requested)
+        return destroyed(js);
     if (rc)
         return hljs__error_hl(js, rc);
     return take_reply(js, &v, result);
+}
+
+/* The end of a public operation: a destroy its callbacks asked for happens now. */
+static int leave(hl_js *js, int rc)
+{
+    if (js->destroy_requested && !js->busy)
+        hljs__free(js);
+    return rc;
 }
 
 static int check_js_guest(hl_js *js)
@@ -63,7 +83,11 @@ int hljs__start(hl_js *js)
 {
     hljs__error_clear(js);
     if (!js->inited) {
+        js->busy++;
         int rc = hl_sandbox_init(js->sb);
+        js->busy--;
+        if (js->destroy_requested)
+            return destroyed(js);
         if (rc)
             return hljs__error_hl(js, rc);
         js->inited = 1;
@@ -92,12 +116,12 @@ HL_API int hl_js_load_module(hl_js *js, const char *name, const char *source, si
         return hljs__error_set(js, HL_EINVAL, "a module name has 1 to %d bytes",
                                HL_JS_MODULE_NAME_MAX);
     int rc = hljs__start(js);
-    if (rc)
-        return rc;
-    rc = guest(js, HL_JS_FN_LOAD, HL_ARGS(hl_str(name), hl_strn(source ? source : "", len)), NULL);
+    if (!rc)
+        rc = guest(js, HL_JS_FN_LOAD, HL_ARGS(hl_str(name), hl_strn(source ? source : "", len)),
+                   NULL);
     if (!rc)
         js->modules_pending = 1;
-    return rc;
+    return leave(js, rc);
 }
 
 /* reset_after_call: the clean state is taken once every module loaded so far has run. */
@@ -130,12 +154,12 @@ static int take_clean_snapshot(hl_js *js)
 /* After a call with reset_after_call: back to the clean state, whatever the call did. */
 static int finish_call(hl_js *js, int rc)
 {
-    if (!js->cfg.reset_after_call || !js->clean)
-        return rc;
+    if (!js->cfg.reset_after_call || !js->clean || js->destroy_requested)
+        return leave(js, rc);
     int r = hl_sandbox_restore(js->sb, js->clean);
     if (r && !rc) /* the call's own error says more; a failed restore poisons, as it says */
-        return hljs__error_hl(js, r);
-    return rc;
+        rc = hljs__error_hl(js, r);
+    return leave(js, rc);
 }
 
 static int prepare_call(hl_js *js)
@@ -157,7 +181,7 @@ HL_API int hl_js_call(hl_js *js, const char *module, const char *handler, const 
         return hljs__error_set(js, HL_EINVAL, "an event is JSON text or bytes");
     int rc = prepare_call(js);
     if (rc)
-        return rc;
+        return leave(js, rc);
     const char *fn = event->kind == HL_JS_JSON ? HL_JS_FN_CALL : HL_JS_FN_CALL_BYTES;
     hl_value ev = event->kind == HL_JS_JSON ? hl_strn(event->data ? event->data : "", event->len)
                                             : hl_bytes(event->data, event->len);
@@ -173,7 +197,7 @@ HL_API int hl_js_eval(hl_js *js, const char *source, size_t len, hl_js_data *res
         return HL_EINVAL;
     int rc = prepare_call(js);
     if (rc)
-        return rc;
+        return leave(js, rc);
     rc = guest(js, HL_JS_FN_EVAL, HL_ARGS(hl_strn(source ? source : "", len)), result);
     return finish_call(js, rc);
 }
@@ -186,7 +210,7 @@ HL_API int hl_js_snapshot(hl_js *js, hl_snapshot **out)
     if (!rc && !(rc = guest(js, HL_JS_FN_LINK, NULL, 0, NULL)))
         js->modules_pending = 0;
     if (rc)
-        return rc;
+        return leave(js, rc);
     rc = hl_sandbox_snapshot(js->sb, out);
     return rc ? hljs__error_hl(js, rc) : 0;
 }

@@ -48,7 +48,12 @@ struct hl_js {
     hl_js_data *parts;
     size_t scratch_cap, parts_cap;
     hljs_error_store err;
+    int busy;              /* operations running the guest (js_calls.c: enter/leave) */
+    int destroy_requested; /* hl_js_destroy from one of js's callbacks: freed when they end */
 };
+
+/* js_sandbox.c: frees everything of js, now. */
+void hljs__free(hl_js *js);
 
 /* js_host_fn.c: the JsHost dispatcher (registered on every JS sandbox) and the table. */
 int hljs__register_dispatcher(hl_js *js);

@@ -92,6 +92,16 @@ HL_API void hl_js_destroy(hl_js *js)
 {
     if (!js)
         return;
+    if (js->busy) { /* from one of its callbacks: the running operation ends and frees it */
+        js->destroy_requested = 1;
+        hl_sandbox_interrupt(js->sb);
+        return;
+    }
+    hljs__free(js);
+}
+
+void hljs__free(hl_js *js)
+{
     hl_sandbox_destroy(js->sb);
     hl_snapshot_release(js->clean);
     hljs__free_host_fns(js);

@@ -357,6 +357,52 @@ TEST(test_two_sandboxes_two_debuggers)
     }
 }
 
+/* The load offset gdb would be told (qOffsets), asked on fd. */
+static uint64_t load_offset(int fd)
+{
+    send_packet(fd, "qOffsets");
+    CHECK(await(fd, ";Bss="));
+    const char *text = strstr(await_seen(), "Text=");
+    CHECK(text != NULL);
+    return strtoull(text + 5, NULL, 16);
+}
+
+/* A session cut off after each of its packets in turn: wherever gdb goes away (stopped at a
+ * breakpoint, single-stepping, with registers or memory half read), the call ends normally. */
+TEST(test_disconnect_at_any_point_detaches)
+{
+    char bp[64], rbp[64];
+    const char *session[] = {"qSupported:swbreak+;hwbreak+",
+                             "?",
+                             "g",
+                             bp,
+                             "c",
+                             "g",
+                             rbp,
+                             "s",
+                             "s",
+                             "p10",
+                             "Z1,0,1",
+                             bp,
+                             "c"};
+    size_t n = COUNT_OF(session);
+    uint64_t add3_linked = symbol_address("add3");
+    for (size_t cut = 0; cut <= n; cut++) {
+        debuggee d = start("Through", HL_ARGS(hl_i32(5)));
+        int fd = connect_to(d.port);
+        uint64_t add3 = load_offset(fd) + add3_linked;
+        snprintf(bp, sizeof bp, "Z0,%llx,1", (unsigned long long)add3);
+        snprintf(rbp, sizeof rbp, "z0,%llx,1", (unsigned long long)add3);
+        for (size_t i = 0; i < cut; i++) {
+            send_packet(fd, session[i]);
+            if (i + 1 < n) /* the last continue runs to the end: no reply */
+                CHECK(await(fd, "#"));
+        }
+        close(fd);
+        finish(&d, 0, 19);
+    }
+}
+
 TEST(test_hostile_packets_get_errors_and_a_disconnect_detaches)
 {
     static const char *const hostile[] = {
@@ -407,6 +453,7 @@ static const hl_test tests[] = {
     TEST_ENTRY(test_interrupt_and_write_memory),
     TEST_ENTRY(test_faults_stop_with_their_signals),
     TEST_ENTRY(test_two_sandboxes_two_debuggers),
+    TEST_ENTRY(test_disconnect_at_any_point_detaches),
     TEST_ENTRY(test_hostile_packets_get_errors_and_a_disconnect_detaches),
 };
 RUN_TESTS(tests)

@@ -432,7 +432,27 @@ TEST(js_sandboxes_run_on_many_threads_at_once)
     hl_snapshot_release(snap);
 }
 
+/* hl_js_destroy from one of the sandbox's own host functions: the call ends with HL_ECANCELLED
+ * and the sandbox is freed as it returns (valgrind and ASan see no use after free). */
+static int destroy_own(void *user, const hl_js_data *args, const hl_js_data *parts, size_t n,
+                       hl_js_reply *reply)
+{
+    (void)args, (void)parts, (void)n, (void)reply;
+    hl_js_destroy(*(hl_js **)user);
+    return 0;
+}
+
+TEST(destroy_from_a_host_function_cancels_the_call)
+{
+    hl_js *js = new_js(NULL);
+    CHECK_OK(hl_js_register(js, "bye", destroy_own, &js));
+    load(js, "m", "export function handler() { host.bye(); for (;;) {} }\n");
+    hl_js_data ev = hl_js_json("null"), r;
+    CHECK_RC(hl_js_call(js, "m", "handler", &ev, &r), HL_ECANCELLED);
+}
+
 static const hl_test tests[] = {
+    TEST_ENTRY(destroy_from_a_host_function_cancels_the_call),
     TEST_ENTRY(host_functions_take_json_and_binary_and_fail_catchably),
     TEST_ENTRY(a_sandbox_without_host_functions_has_an_empty_host),
     TEST_ENTRY(with_reset_after_call_no_request_sees_another),

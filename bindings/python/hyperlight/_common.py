@@ -95,7 +95,8 @@ def logger_fn(log: Log) -> Optional[Callable[[LogRecord], Any]]:
 
 class Callbacks:
     """The C callbacks of one sandbox (kept alive as long as it), routing output and logs to Python
-    and keeping the first exception they raise for the call to re-raise once it returns."""
+    and keeping the first exception they raise for the operation to re-raise once it has returned
+    (see finish)."""
 
     def __init__(self, stdout: Output, stderr: Output, output, log: Log):
         self.stdout, self.stderr = writer(stdout), writer(stderr)
@@ -132,6 +133,40 @@ class Callbacks:
     def take(self) -> Optional[BaseException]:
         e, self.error = self.error, None
         return e
+
+    def chain(self, e: BaseException) -> None:
+        """e (raised by the bindings after the library had run callbacks, e.g. a wrong argument
+        after the implicit init) gets the callbacks' pending exception as its __context__."""
+        pending = self.take()
+        if pending is not None and pending is not e and e.__context__ is None:
+            e.__context__ = pending
+
+
+def finish(err: Optional[BaseException], cb_exc: Optional[BaseException],
+           host_exc: Optional[BaseException], result: Any = None) -> Any:
+    """What an operation of a sandbox (call, eval, init, snapshot ...) ends with, once the library
+    has returned: err is its failure (None on success), cb_exc the first exception an output or
+    log callback raised during it, host_exc the first one a host function raised, result its
+    value. A failure raises err with the Python exception as its __cause__ (a KeyboardInterrupt or
+    SystemExit itself instead). A success returns result, unless a callback raised (or a host
+    function raised KeyboardInterrupt or SystemExit): that exception is raised then, with the
+    operation complete and its value on the exception as `result`, so the value is never lost.
+    (Other exceptions of host functions reached the guest as host errors, which it handled.)"""
+    if err is not None:
+        cause = host_exc or cb_exc
+        if cause is not None and not isinstance(cause, Exception):
+            raise cause  # KeyboardInterrupt, SystemExit
+        if cause is not None:
+            raise err from cause
+        raise err
+    exc = host_exc if host_exc is not None and not isinstance(host_exc, Exception) else cb_exc
+    if exc is not None:
+        try:
+            exc.result = result
+        except Exception:  # noqa: BLE001 - an exception type refusing attributes keeps its own
+            pass
+        raise exc
+    return result
 
 
 class Guard:

@@ -6,7 +6,8 @@ from ctypes import byref, c_void_p, string_at
 from typing import Any, Callable, Dict, Optional, Union
 
 from . import _errors, _lib
-from ._common import Callbacks, Closable, Guard, Log, Output, Snapshot, log_level, set_size
+from ._common import (Callbacks, Closable, Guard, Log, Output, Snapshot, finish, log_level,
+                      set_size)
 
 _Event = Any  # anything json.dumps takes, or bytes / bytearray / memoryview
 
@@ -51,7 +52,11 @@ class JSSandbox(Closable):
     ({name: fn}: host.<name>(...) in JS; fn gets the decoded arguments, Uint8Arrays as bytes, and
     returns something json.dumps takes, bytes, or None for undefined; an exception becomes a JS
     exception the script can catch). Events and results are JSON-mapped Python objects or
-    bytes."""
+    bytes.
+
+    As with Sandbox, an exception raised by an output or log callback is raised once the call
+    has completed, with its result as the exception's attribute `result`; close() from a host
+    function or callback makes the running call raise Cancelled and frees the sandbox after it."""
 
     def __init__(self, *, heap_size: Optional[int] = None, stack_size: Optional[int] = None,
                  memory_limit: Optional[int] = None, buffer_size: Optional[int] = None,
@@ -62,6 +67,7 @@ class JSSandbox(Closable):
                  functions: Optional[Dict[str, Callable]] = None,
                  _snapshot: Optional[Snapshot] = None):
         self._ptr: Optional[int] = None
+        self._doomed: Optional[int] = None  # closed from a callback: destroyed when the call ends
         J = _lib.jslib()
         cfg = _lib.hl_js_config()
         J.hl_js_config_init(byref(cfg))
@@ -109,21 +115,18 @@ class JSSandbox(Closable):
         err.file, err.line, err.column, err.text = _s(e.file), int(e.line), int(e.column), detail
         return err
 
-    def _finish(self, rc: int, ptr: int) -> None:
-        err = self._error(rc, ptr) if rc else None
-        cb_exc = self._cb.take()
+    def _finish(self, rc: int, ptr: int, result: Any = None) -> Any:
+        """Returns result, or raises what the operation that returned rc should raise
+        (_common.finish); Cancelled whenever one of the sandbox's callbacks closed it."""
+        if self._doomed is not None and rc in (0, -25):
+            rc = -25
+            err = self._error(rc, ptr)
+            err.detail = err.text = ("the JS sandbox was closed by one of its callbacks during the "
+                                     "call")
+        else:
+            err = self._error(rc, ptr) if rc else None
         host_exc, self._host_error = self._host_error, None
-        if err is not None:
-            cause = host_exc or cb_exc
-            if cause is not None and not isinstance(cause, Exception):
-                raise cause
-            if cause is not None:
-                raise err from cause
-            raise err
-        if host_exc is not None and not isinstance(host_exc, Exception):
-            raise host_exc
-        if cb_exc is not None:
-            raise cb_exc
+        return finish(err, self._cb.take(), host_exc, result)
 
     def _enter(self) -> int:
         self._guard.enter()
@@ -131,6 +134,15 @@ class JSSandbox(Closable):
             self._guard.leave()
             raise _errors.Closed(-8, "JS sandbox is closed")
         return self._ptr
+
+    def _leave(self) -> None:
+        """The end of every operation: frees the sandbox if a callback closed it meanwhile (not
+        earlier: hl_js_destroy from a callback would free what the running call still uses)."""
+        p, self._doomed = self._doomed, None
+        if p:
+            self._J.hl_js_destroy(p)
+        self._host_error = None  # (taken by _finish unless an exception went up instead)
+        self._guard.leave()
 
     # ---- host functions ----
     def register(self, name: str, fn: Optional[Callable] = None):
@@ -147,7 +159,7 @@ class JSSandbox(Closable):
             _errors.check(self._J.hl_js_register(ptr, name.encode("utf-8"), cfn, None))
             self._host[name] = cfn
         finally:
-            self._guard.leave()
+            self._leave()
         return fn
 
     def _trampoline(self, fn: Callable) -> Callable:
@@ -197,7 +209,7 @@ class JSSandbox(Closable):
             rc = self._J.hl_js_load_module(ptr, name.encode("utf-8"), src, len(src))
             self._finish(rc, ptr)
         finally:
-            self._guard.leave()
+            self._leave()
 
     @staticmethod
     def _result(d: "_lib.hl_js_data") -> Any:
@@ -211,7 +223,9 @@ class JSSandbox(Closable):
              event: _Event = None) -> Any:
         """Calls export `handler` (default "handler") of `module` (default: the module loaded
         last) with event (JSON-mapped; bytes become a Uint8Array) and returns its result (JSON
-        decoded; bytes for a typed array; None for undefined). A JS exception raises JSError."""
+        decoded; bytes for a typed array; None for undefined). A JS exception raises JSError. If
+        an output or log callback raised, that exception is raised after the call, the result on
+        it as `result`."""
         ev = _lib.hl_js_data()
         if isinstance(event, (bytes, bytearray, memoryview)):
             data = bytes(event)
@@ -228,11 +242,12 @@ class JSSandbox(Closable):
         try:
             res = _lib.hl_js_data()
             rc = self._J.hl_js_call(ptr, m, h, byref(ev), byref(res))
-            out = self._result(res) if rc == 0 else None
-            self._finish(rc, ptr)
-            return out
+            return self._finish(rc, ptr, self._result(res) if rc == 0 else None)
+        except BaseException as e:  # noqa: B036
+            self._cb.chain(e)  # e.g. a result json cannot decode
+            raise
         finally:
-            self._guard.leave()
+            self._leave()
 
     def eval(self, source: str) -> Any:
         """Evaluates source as a global script; returns its completion value like call()."""
@@ -241,11 +256,12 @@ class JSSandbox(Closable):
         try:
             res = _lib.hl_js_data()
             rc = self._J.hl_js_eval(ptr, src, len(src), byref(res))
-            out = self._result(res) if rc == 0 else None
-            self._finish(rc, ptr)
-            return out
+            return self._finish(rc, ptr, self._result(res) if rc == 0 else None)
+        except BaseException as e:  # noqa: B036
+            self._cb.chain(e)  # e.g. a result json cannot decode
+            raise
         finally:
-            self._guard.leave()
+            self._leave()
 
     # ---- snapshots ----
     def snapshot(self) -> Snapshot:
@@ -254,10 +270,9 @@ class JSSandbox(Closable):
         try:
             out = c_void_p()
             rc = self._J.hl_js_snapshot(ptr, byref(out))
-            self._finish(rc, ptr)
-            return Snapshot(out.value)
+            return self._finish(rc, ptr, Snapshot(out.value) if rc == 0 else None)
         finally:
-            self._guard.leave()
+            self._leave()
 
     def restore(self, snap: Snapshot) -> None:
         """Brings the sandbox back to snap (also after a time limit or interrupt)."""
@@ -267,7 +282,7 @@ class JSSandbox(Closable):
                 rc = self._J.hl_js_restore(ptr, p)
             self._finish(rc, ptr)
         finally:
-            self._guard.leave()
+            self._leave()
 
     # ---- lifecycle ----
     def interrupt(self) -> bool:
@@ -278,11 +293,18 @@ class JSSandbox(Closable):
 
     def close(self) -> None:
         """Frees the JS sandbox (idempotent); from another thread while a call runs, interrupts
-        it and waits for it to end. Not from its own host functions (Busy)."""
+        it and waits for it to end. From one of its own host functions or callbacks, the sandbox
+        is closed at once (closed is True, other methods raise) and the running call is
+        interrupted: it raises Cancelled, and the sandbox is freed as it returns (the callback
+        itself returns normally; what a host function returns is not used)."""
         if getattr(self, "_ptr", None) is None:
             return
         if self._guard.mine():
-            raise _errors.Busy(-8, "JS sandbox: close it after the call, not from a callback")
+            with self._hlock:
+                ptr, self._ptr = self._ptr, None
+            self._doomed = ptr
+            self._J.hl_js_interrupt(ptr)  # the guest is not re-entered; _leave frees it
+            return
         while not self._guard.lock.acquire(timeout=0.01):
             self.interrupt()  # again until the call ends: it may not have entered the guest yet
         try:
@@ -299,10 +321,11 @@ class JSSandbox(Closable):
 
     def __del__(self):
         try:
-            ptr = self.__dict__.get("_ptr")
-            if ptr:
-                self._ptr = None
-                self._J.hl_js_destroy(ptr)
+            for f in ("_ptr", "_doomed"):
+                ptr = self.__dict__.get(f)
+                if ptr:
+                    setattr(self, f, None)
+                    self._J.hl_js_destroy(ptr)
         except Exception:
             pass
 

@@ -4,8 +4,10 @@ Where the libraries are found, first match wins:
   1. $HYPERLIGHT_LIB (libhyperlight.so) and $HYPERLIGHT_JS_LIB (libhyperlight_js.so): full paths;
   2. $HYPERLIGHT_BUILD: a build directory (absolute, or relative to the repository root when the
      package runs from its source tree), e.g. build-vm: its lib/;
-  3. the installed prefix: the lib/ directory beside this Python installation's prefix, then
-     /usr/local/lib and /usr/lib, and the dynamic linker's own search (ctypes.util.find_library);
+  3. the installed prefix: the lib/ directory this package is installed under (PREFIX/lib for
+     PREFIX/lib/python3*/{site,dist}-packages/hyperlight, as make install puts it), the lib/ of
+     this Python installation's prefix, /usr/local/lib and /usr/lib, and the dynamic linker's
+     own search (ctypes.util.find_library);
   4. the build tree: build/lib of the repository this package sits in (bindings/python/hyperlight).
 Nothing is loaded until first needed; a library that cannot be found raises LibraryNotFound.
 """
@@ -140,6 +142,15 @@ _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _REPO = os.path.normpath(os.path.join(_PKG_DIR, "..", "..", ".."))
 
 
+def _installed_libdir():
+    """PREFIX/lib when this package is PREFIX/lib/pythonX[.Y]/{site,dist}-packages/hyperlight."""
+    site = os.path.dirname(_PKG_DIR)
+    py = os.path.dirname(site)
+    if site.endswith("-packages") and os.path.basename(py).startswith("python"):
+        return os.path.dirname(py)
+    return None
+
+
 def _candidates(env, build_env, name, soname):
     path = os.environ.get(env)
     if path:
@@ -149,7 +160,8 @@ def _candidates(env, build_env, name, soname):
     if build:
         base = build if os.path.isabs(build) else os.path.join(_REPO, build)
         out.append(os.path.join(base, "lib", name))
-    for d in (os.path.join(sys.prefix, "lib"), "/usr/local/lib", "/usr/lib"):
+    dirs = [_installed_libdir(), os.path.join(sys.prefix, "lib"), "/usr/local/lib", "/usr/lib"]
+    for d in dict.fromkeys(d for d in dirs if d):
         out += [os.path.join(d, soname), os.path.join(d, name)]
     found = ctypes.util.find_library(name[3:-3])
     if found:

@@ -9,7 +9,8 @@ from ctypes import POINTER, byref, c_int, c_size_t, c_void_p, string_at
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _errors, _lib
-from ._common import Callbacks, Closable, Guard, Log, Output, Snapshot, log_level, set_size
+from ._common import (Callbacks, Closable, Guard, Log, Output, Snapshot, finish, log_level,
+                      set_size)
 
 try:
     from typing import Annotated
@@ -182,7 +183,13 @@ class Sandbox(Closable):
 
     Host functions may be registered until the first call (or init()); the guest's init runs
     then. One thread at a time may use a sandbox (Busy otherwise); any thread may interrupt() it
-    or close it. Use it as a context manager, or call close()."""
+    or close it, and so may its own host functions and callbacks (the running call then raises
+    Cancelled). Use it as a context manager, or call close().
+
+    An exception raised by a stdout, stderr, output or log callback does not stop the guest: the
+    call (with the implicit init before it) completes, then that exception (the first one) is
+    raised, with the call's return value as its attribute `result`. If the call fails anyway, its
+    HyperlightError is raised with the callback's exception as __cause__."""
 
     def __init__(self, guest: Union[str, bytes, bytearray, memoryview, "os.PathLike[str]"], *,
                  heap_size: Optional[int] = None, stack_size: Optional[int] = None,
@@ -281,37 +288,40 @@ class Sandbox(Closable):
         ptr = self._enter()
         try:
             self._init(ptr)
+            self._finish(0)
         finally:
             self._guard.leave()
 
     def _init(self, ptr: int) -> None:
+        """Runs init if it has not run: raises if it fails; a callback's exception waits for the
+        end of the operation that ran it (_finish)."""
         if not self._inited:
             self._inited = True
             rc = self._L.hl_sandbox_init(ptr)
-            self._finish(rc)
+            if rc:
+                self._finish(rc)
+            if isinstance(self._host_error, Exception):
+                self._host_error = None  # it reached the guest's init, which went on
 
-    def _finish(self, rc: int) -> None:
-        """Raises what a call that returned rc should raise: its error (with a host function's or
-        callback's exception as the cause), or a callback's exception."""
+    def _finish(self, rc: int, result: Any = None) -> Any:
+        """Returns result, or raises what an operation whose last library call returned rc
+        should raise (_common.finish)."""
         err = _errors.from_code(rc) if rc else None
-        cb_exc = self._cb.take()
         host_exc, self._host_error = self._host_error, None
-        if err is not None:
-            cause = host_exc or cb_exc
-            if cause is not None and not isinstance(cause, Exception):
-                raise cause  # KeyboardInterrupt, SystemExit in a host function
-            if cause is not None:
-                raise err from cause
-            raise err
-        if host_exc is not None and not isinstance(host_exc, Exception):
-            raise host_exc
-        if cb_exc is not None:
-            raise cb_exc
+        return finish(err, self._cb.take(), host_exc, result)
+
+    def _abandon(self, e: BaseException) -> None:
+        """An exception of the bindings in the middle of an operation: what the callbacks and
+        host functions had raised becomes its __context__ rather than waiting for the next one."""
+        self._cb.chain(e)
+        self._host_error = None
 
     def close(self) -> None:
         """Destroys the sandbox (idempotent). From another thread while a call runs, it interrupts
-        that call and waits for it to end; from one of the sandbox's own callbacks, the running
-        call stops with Cancelled and the sandbox is freed as it returns."""
+        that call and waits for it to end. From one of the sandbox's own host functions or
+        callbacks, the sandbox is closed at once (closed is True, other methods raise) and the
+        library frees it as the running call returns, which then raises Cancelled (the callback
+        itself returns normally; what a host function returns is not used)."""
         if getattr(self, "_ptr", None) is None:
             return
         if self._guard.mine():
@@ -433,7 +443,10 @@ class Sandbox(Closable):
         try:
             self._init(ptr)
             _, params, rt = self._signature(ptr, name)
-            return list(params), rt
+            return self._finish(0, (list(params), rt))
+        except BaseException as e:  # noqa: B036
+            self._abandon(e)
+            raise
         finally:
             self._guard.leave()
 
@@ -451,7 +464,8 @@ class Sandbox(Closable):
     def call(self, name: str, *args: Any) -> Any:
         """Calls guest function `name`, converting args to its declared parameter types; returns
         its result as int, float, bool, str, bytes or None. Raises a HyperlightError subclass
-        (GuestError, GuestAborted, Timeout, ...) on failure."""
+        (GuestError, GuestAborted, Timeout, ...) on failure. If an output or log callback raised,
+        the call completes and then that exception is raised, the result on it as `result`."""
         ptr = self._enter()
         try:
             if not self._inited:
@@ -469,12 +483,10 @@ class Sandbox(Closable):
             res = _lib.hl_value()
             rc = self._L.hl_sandbox_call(ptr, bname, arr, n, byref(res))
             del keep
-            if rc == 0 and self._ptr is not None:
-                out = from_value(res)
-            else:
-                out = None
-            self._finish(rc)
-            return out
+            return self._finish(rc, from_value(res) if rc == 0 and self._ptr else None)
+        except BaseException as e:  # noqa: B036
+            self._abandon(e)
+            raise
         finally:
             self._guard.leave()
 
@@ -485,8 +497,11 @@ class Sandbox(Closable):
         try:
             self._init(ptr)
             out = c_void_p()
-            _errors.check(self._L.hl_sandbox_snapshot(ptr, byref(out)))
-            return Snapshot(out.value)
+            rc = self._L.hl_sandbox_snapshot(ptr, byref(out))
+            return self._finish(rc, Snapshot(out.value) if rc == 0 else None)
+        except BaseException as e:  # noqa: B036
+            self._abandon(e)
+            raise
         finally:
             self._guard.leave()
 
@@ -505,7 +520,12 @@ class Sandbox(Closable):
         try:
             self._init(ptr)
             with snap._use() as p:
-                _errors.check(self._L.hl_sandbox_restore(ptr, p))
-            self._sigs.clear()
+                rc = self._L.hl_sandbox_restore(ptr, p)
+            if rc == 0:
+                self._sigs.clear()
+            self._finish(rc)
+        except BaseException as e:  # noqa: B036
+            self._abandon(e)
+            raise
         finally:
             self._guard.leave()

@@ -1,10 +1,14 @@
 """Tests that need no KVM: types, value conversion, error classes, config checks, library lookup."""
+import importlib.util
 import io
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
+from unittest import mock
 
 import hyperlight as hl
 from hyperlight import _lib, _sandbox
@@ -104,6 +108,26 @@ class TestErrors(unittest.TestCase):
         self.assertTrue(issubclass(hl.Busy, hl.StateError))
         self.assertTrue(issubclass(hl.Timeout, TimeoutError))
 
+    def test_finish_keeps_the_result(self):
+        from hyperlight._common import finish
+        self.assertEqual(finish(None, None, None, 42), 42)
+        self.assertEqual(finish(None, None, ValueError("reached the guest"), 42), 42)
+        cb = RuntimeError("callback")
+        with self.assertRaises(RuntimeError) as cm:
+            finish(None, cb, ValueError("reached the guest"), "the result")
+        self.assertIs(cm.exception, cb)
+        self.assertEqual(cm.exception.result, "the result")
+        stop = KeyboardInterrupt()
+        with self.assertRaises(KeyboardInterrupt) as cm:
+            finish(None, RuntimeError("callback"), stop, 7)
+        self.assertEqual(cm.exception.result, 7)
+        err = hl.GuestError(-13, "failed")
+        with self.assertRaises(hl.GuestError) as cm:
+            finish(err, cb, None)
+        self.assertIs(cm.exception.__cause__, cb)
+        with self.assertRaises(KeyboardInterrupt):
+            finish(err, None, stop)
+
     def test_abort_code(self):
         self.assertEqual(hl.GuestAborted(-14, "guest aborted (code 3): out of cheese").abort_code, 3)
         self.assertEqual(hl.GuestAborted(-14, "guest aborted (code -7)").abort_code, -7)
@@ -181,6 +205,81 @@ class TestLibrary(unittest.TestCase):
                              stderr=subprocess.STDOUT, check=True).stdout.decode()
         self.assertIn("missing", out)
         self.assertIn("/nonexistent/libhyperlight.so", out)
+
+
+
+def _load_install_py():
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "install.py")
+    spec = importlib.util.spec_from_file_location("hl_install_py", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class TestInstall(unittest.TestCase):
+    """bindings/python/install.py, which make install runs (make install-python)."""
+
+    def test_site_directory_for_the_prefix(self):
+        inst = _load_install_py()
+        debian = ["/usr/local/lib/python3.11/dist-packages", "/usr/lib/python3/dist-packages",
+                  "/usr/lib/python3.11/dist-packages"]
+        with mock.patch.object(inst.site, "getsitepackages", return_value=debian), \
+                mock.patch.object(inst.sysconfig, "get_paths",
+                                  return_value={"purelib": debian[0]}):
+            self.assertEqual(inst.site_dir("/usr/local"), debian[0])
+            self.assertEqual(inst.site_dir("/usr/local/"), debian[0])
+            self.assertEqual(inst.site_dir("/usr"), debian[1])
+        with mock.patch.object(inst.site, "getsitepackages", return_value=debian):
+            opt = inst.site_dir("/opt/hl")  # no site directory of this Python there
+        self.assertEqual(opt, "/opt/hl/lib/python%d.%d/site-packages" % sys.version_info[:2])
+
+    def test_installed_package_finds_the_installed_libraries(self):
+        inst = _load_install_py()
+        with tempfile.TemporaryDirectory() as root:
+            out = io.StringIO()
+            with mock.patch("sys.stdout", out):
+                self.assertEqual(inst.main(["--prefix", "/opt/hl", "--root", root]), 0)
+            site_dir = root + inst.site_dir("/opt/hl")
+            self.assertIn("installed hyperlight %s into %s" % (hl.__version__, site_dir),
+                          out.getvalue())
+            src = os.path.dirname(os.path.abspath(hl.__file__))
+            for f in os.listdir(src):
+                if f.endswith(".py"):
+                    with open(os.path.join(src, f), "rb") as a, \
+                            open(os.path.join(site_dir, "hyperlight", f), "rb") as b:
+                        self.assertEqual(a.read(), b.read(), f)
+            info = os.path.join(site_dir, "hyperlight-%s.dist-info" % hl.__version__)
+            with open(os.path.join(info, "RECORD")) as f:
+                recorded = {line.split(",")[0] for line in f.read().split()}
+            self.assertIn("hyperlight/_lib.py", recorded)
+            self.assertIn("hyperlight/py.typed", recorded)
+            libdir = os.path.join(root, "opt", "hl", "lib")
+            shutil.copyfile(hl.library_path(), os.path.join(libdir, "libhyperlight.so.0"))
+            js = _lib.jslib()._hl_path if hl.js_available() else None
+            if js:
+                shutil.copyfile(js, os.path.join(libdir, "libhyperlight_js.so.0"))
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith("HYPERLIGHT_") and k != "PYTHONPATH"}
+            env["PYTHONPATH"] = site_dir
+            code = ("import importlib.metadata, hyperlight\n"
+                    "from hyperlight import _lib\n"
+                    "print(hyperlight.__file__)\n"
+                    "print(hyperlight.library_path())\n"
+                    "print(importlib.metadata.version('hyperlight'))\n"
+                    "print(_lib.jslib()._hl_path if %r else '-')\n" % bool(js))
+            lines = subprocess.run([sys.executable, "-c", code], env=env, cwd=root,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   check=True).stdout.decode().split("\n")
+            self.assertEqual(lines[0], os.path.join(site_dir, "hyperlight", "__init__.py"))
+            self.assertEqual(lines[1], os.path.join(libdir, "libhyperlight.so.0"))
+            self.assertEqual(lines[2], hl.__version__)
+            if js:
+                self.assertEqual(lines[3], os.path.join(libdir, "libhyperlight_js.so.0"))
+            # a second install replaces the first
+            with mock.patch("sys.stdout", io.StringIO()):
+                self.assertEqual(inst.main(["--prefix", "/opt/hl", "--root", root]), 0)
+            self.assertEqual(sorted(os.listdir(site_dir)),
+                             ["hyperlight", "hyperlight-%s.dist-info" % hl.__version__])
 
 
 if __name__ == "__main__":

@@ -173,6 +173,63 @@ export function uncaught() { return host.boom("way out"); }
         self.assertEqual(b"".join(out), b"hi 1\n")
         self.assertEqual(b"".join(err), b"bad\n")
 
+    def test_callback_exception_keeps_the_result(self):
+        def bad(data):
+            raise RuntimeError("console broke")
+        with hl.JSSandbox(stdout=bad) as js:
+            js.load_module("c.js", "console.log('module body');\n"
+                                   "export function handler(e) { console.log(e); return { e }; }")
+            with self.assertRaises(RuntimeError) as cm:
+                js.snapshot()  # runs the module body first: it logs
+            snap = cm.exception.result
+            self.assertIsInstance(snap, hl.Snapshot)
+            with self.assertRaises(RuntimeError) as cm:
+                js.call(event=5)
+            self.assertEqual(cm.exception.result, {"e": 5})
+            self.assertEqual(js.eval("6 * 7"), 42)  # nothing pending
+            js.restore(snap)
+            snap.close()
+
+    def test_close_from_host_function(self):
+        for reset in (False, True):
+            with self.subTest(reset_after_call=reset):
+                box, seen = [], []
+
+                def bye():
+                    box[0].close()
+                    seen.append(box[0].closed)
+                    return "not used"
+                js = hl.JSSandbox(reset_after_call=reset, functions={"bye": bye})
+                box.append(js)
+                js.load_module("b.js", "export function handler() { host.bye(); return 1; }\n"
+                                       "export function fine() { return 2; }")
+                self.assertEqual(js.call("b.js", "fine"), 2)
+                with self.assertRaises(hl.Cancelled) as cm:
+                    js.call("b.js", "handler")
+                self.assertIn("closed by one of its callbacks", cm.exception.detail)
+                self.assertEqual(seen, [True])
+                self.assertTrue(js.closed)
+                self.assertFalse(js.interrupt())
+                with self.assertRaises(hl.Closed):
+                    js.call("b.js", "fine")
+                js.close()
+
+    def test_close_from_console(self):
+        box = []
+
+        def close_it(data):
+            box[0].close()
+        for kw in ({"stdout": close_it}, {"stderr": close_it}):
+            with self.subTest(kw=list(kw)):
+                box[:] = [hl.JSSandbox(**kw)]
+                box[0].load_module("c.js", "export function handler() { console.log('x');"
+                                           " console.error('y'); return 1; }")
+                with self.assertRaises(hl.Cancelled):
+                    box[0].call()
+                self.assertTrue(box[0].closed)
+                with self.assertRaises(hl.Closed):
+                    box[0].eval("1")
+
     def test_config_errors(self):
         with self.assertRaises(hl.ConfigError):
             hl.JSSandbox(heap_size=1024)

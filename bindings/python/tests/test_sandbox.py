@@ -243,11 +243,29 @@ class TestHostFunctions(unittest.TestCase):
 
         sb = hl.Sandbox(guest_path(), functions={"HostFailing": close})
         box.append(sb)
-        with self.assertRaises(hl.Cancelled):
+        with self.assertRaises(hl.Cancelled) as cm:
             sb.call("CallHostFailing")
+        self.assertIn("destroyed by one of its callbacks", cm.exception.detail)
         self.assertTrue(sb.closed)
         with self.assertRaises(hl.Closed):
             sb.call("Echo", "x")
+        sb.close()  # again: nothing to do
+
+    def test_close_from_host_function_during_init(self):
+        box, closed = [], []
+
+        def init_mode() -> hl.I32:
+            box[0].close()
+            closed.append(box[0].closed)
+            return 0
+        sb = hl.Sandbox(guest_path(), functions={"InitMode": init_mode})
+        box.append(sb)
+        with self.assertRaises(hl.Cancelled):
+            sb.call("Echo", "x")  # the implicit init is cancelled; the call never runs
+        self.assertEqual(closed, [True])  # closed at once, inside the callback
+        self.assertTrue(sb.closed)
+        with self.assertRaises(hl.Closed):
+            sb.snapshot()
 
 
 @requires_kvm
@@ -263,12 +281,66 @@ class TestOutputAndLogs(unittest.TestCase):
         self.assertEqual({s for s, _ in both}, {1, 2})
 
     def test_callback_exception_is_raised_after_the_call(self):
+        seen = []
+
         def bad(data):
+            seen.append(data)
             raise RuntimeError("writer broke")
         with hl.Sandbox(guest_path(), stdout=bad) as sb:
-            with self.assertRaises(RuntimeError):
+            with self.assertRaises(RuntimeError) as cm:
                 sb.call("PrintOutput", "x\n")
+            self.assertEqual(cm.exception.result, 2)  # the call completed: its result is kept
+            self.assertEqual(b"".join(seen), b"x\n")
+            self.assertEqual(sb.call("AddToStatic", 5), 5)  # no exception pending any more
+            with self.assertRaises(RuntimeError) as cm:
+                sb.call("PrintOutput", "y\n")
+            self.assertEqual(sb.call("GetStatic"), 5)
             self.assertEqual(sb.call("Echo", "still fine"), "still fine")
+
+    def test_log_callback_exception_during_init(self):
+        def bad_log(rec):
+            raise ValueError("logger broke on %r" % rec.message)
+        fns = {"InitMode": (lambda: 3, [], "i32")}  # the guest's init logs a warning
+        with hl.Sandbox(guest_path(), log=bad_log, functions=fns) as sb:
+            with self.assertRaises(ValueError) as cm:
+                sb.call("Echo", "the call after init")  # init, then the call, then the raise
+            self.assertIn("init says hi", str(cm.exception))
+            self.assertEqual(cm.exception.result, "the call after init")
+            self.assertEqual(sb.call("Echo", "x"), "x")
+        with hl.Sandbox(guest_path(), log=bad_log, functions=fns) as sb:
+            with self.assertRaises(hl.GuestError) as cm:
+                sb.call("Fail", "and then it failed")  # a failure: the exception is its cause
+            self.assertIsInstance(cm.exception.__cause__, ValueError)
+        with hl.Sandbox(guest_path(), log=bad_log, functions=fns) as sb:
+            with self.assertRaises(hl.ArgumentCountError) as cm:
+                sb.call("Echo")  # refused after init: the log's exception is its context
+            self.assertIsInstance(cm.exception.__context__, ValueError)
+            self.assertEqual(sb.call("Echo", "y"), "y")
+        with hl.Sandbox(guest_path(), log=bad_log, functions=fns) as sb:
+            with self.assertRaises(ValueError) as cm:
+                sb.snapshot()  # init's log raised: the snapshot is taken all the same
+            snap = cm.exception.result
+            self.assertIsInstance(snap, hl.Snapshot)
+            sb.call("AddToStatic", 1)
+            sb.restore(snap)
+            self.assertEqual(sb.call("GetStatic"), 0)
+            snap.close()
+
+    def test_close_from_output_and_log_callbacks(self):
+        box = []
+
+        def close_it(*_):
+            box[0].close()
+        for kw, fn, args in [({"stdout": close_it}, "PrintOutput", ("x\n",)),
+                             ({"stderr": close_it}, "WriteStream", (2, "e")),
+                             ({"log": close_it}, "LogMessage", ("bye", 3))]:
+            with self.subTest(kw=list(kw)):
+                box[:] = [hl.Sandbox(guest_path(), **kw)]
+                self.assertEqual(box[0].call("Echo", "before"), "before")
+                with self.assertRaises(hl.Cancelled):
+                    box[0].call(fn, *args)
+                self.assertTrue(box[0].closed)
+                self.assertFalse(box[0].interrupt())
 
     def test_logs_to_callable_and_logging(self):
         recs = []
