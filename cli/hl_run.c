@@ -36,7 +36,7 @@ static const char usage[] =
     "                      the guest into DIR (gdb GUEST.elf CORE opens it)\n"
     "  --gdb PORT          wait before the guest's first instruction for gdb on\n"
     "                      127.0.0.1:PORT (gdb GUEST.elf -ex 'target remote :PORT'); no time\n"
-    "                      limit applies while it is attached\n"
+    "                      limit applies then\n"
     "  -h, --help          show this help\n"
     "  --version           show the version\n"
     "\n"

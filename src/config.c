@@ -28,6 +28,16 @@ static int range(const char *field, unsigned long long v, unsigned long long lo,
     return hl__fail(HL_ECONFIG, "config %s = %llu is out of range [%llu, %llu]", field, v, lo, hi);
 }
 
+int hl__config_check_debug(const hl_config *cfg)
+{
+    for (size_t i = 0; i < sizeof cfg->reserved16 / sizeof cfg->reserved16[0]; i++)
+        if (cfg->reserved16[i])
+            return hl__fail(HL_ECONFIG, "config reserved16[%zu] is not 0", i);
+    if (cfg->core_dir && !cfg->core_dir[0])
+        return hl__fail(HL_ECONFIG, "config core_dir is empty (NULL means no core files)");
+    return 0;
+}
+
 int hl__config_check(const hl_config *cfg)
 {
     int rc = range("stack_size", cfg->stack_size, HL_MIN_STACK_SIZE, HL_MAX_STACK_SIZE);
@@ -43,11 +53,8 @@ int hl__config_check(const hl_config *cfg)
         rc = range("log_level", (unsigned)cfg->log_level, HL_LOG_OFF, HL_LOG_TRACE);
     if (!rc)
         rc = range("memory_limit", cfg->memory_limit, HL_MIN_MEMORY_LIMIT, HL_MAX_GUEST_MEMORY);
-    for (size_t i = 0; !rc && i < sizeof cfg->reserved16 / sizeof cfg->reserved16[0]; i++)
-        if (cfg->reserved16[i])
-            rc = hl__fail(HL_ECONFIG, "config reserved16[%zu] is not 0", i);
-    if (!rc && cfg->core_dir && !cfg->core_dir[0])
-        rc = hl__fail(HL_ECONFIG, "config core_dir is empty (NULL means no core files)");
+    if (!rc)
+        rc = hl__config_check_debug(cfg);
     for (size_t i = 0; !rc && i < sizeof cfg->reserved / sizeof cfg->reserved[0]; i++)
         if (cfg->reserved[i])
             rc = hl__fail(HL_ECONFIG,

@@ -173,16 +173,28 @@ static int write_file(int fd, const hl_sandbox *sb, const core_segment *seg, int
     return write_memory(fd, sb, seg, n, mem_off);
 }
 
-int hl__core_write(hl_sandbox *sb, const char *path, const hl__vcpu_regs *regs, int signo)
+/* A new file (mode 0600) at path, or with `replace` an existing one truncated (never through a
+ * symbolic link). *created says which. */
+static int open_core(const char *path, int replace, int *created)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    *created = fd >= 0;
+    if (fd < 0 && errno == EEXIST && replace)
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+    return fd;
+}
+
+static int write_core(hl_sandbox *sb, const char *path, int replace, const hl__vcpu_regs *regs,
+                      int signo)
 {
     static _Thread_local core_segment seg[CORE_MAX_SEGMENTS];
     static _Thread_local notes nb;
-    int n = collect_segments(sb, seg);
+    int n = collect_segments(sb, seg), created;
     if (n < 0)
         return hl__fail(HL_EIO, "core file %s: more than %d memory segments", path,
                         CORE_MAX_SEGMENTS);
     build_notes(sb, regs, signo, &nb);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open_core(path, replace, &created);
     if (fd < 0)
         return hl__fail(HL_EIO, "core file %s: %s", path, strerror(errno));
     int bad = write_file(fd, sb, seg, n, &nb);
@@ -190,10 +202,16 @@ int hl__core_write(hl_sandbox *sb, const char *path, const hl__vcpu_regs *regs, 
     if (close(fd) && !bad)
         bad = -1, err = errno;
     if (bad) {
-        unlink(path);
+        if (created)
+            unlink(path);
         return hl__fail(HL_EIO, "core file %s: %s", path, strerror(err));
     }
     return 0;
+}
+
+int hl__core_write(hl_sandbox *sb, const char *path, const hl__vcpu_regs *regs, int signo)
+{
+    return write_core(sb, path, 1, regs, signo);
 }
 
 /* ---------------------------------------------------------------- after a failed run */
@@ -203,16 +221,20 @@ static int is_crash(int rc)
     return rc == HL_EFAULT || rc == HL_ESTACKOVERFLOW || rc == HL_EABORT;
 }
 
-/* DIR/NAME.PID.SEQUENCE.YYYYMMDDTHHMMSS.core */
-static void core_path(hl_sandbox *sb, char *out, size_t cap)
+/* DIR/NAME.PID.SEQUENCE.YYYYMMDDTHHMMSSZ.core, SEQUENCE counting the process's core files (so
+ * two sandboxes never pick one name). 0, or -1 when it does not fit cap. */
+static int core_path(const hl_sandbox *sb, char *out, size_t cap)
 {
+    static uint64_t cores; /* atomic */
     char stamp[32] = "0";
     time_t now = time(NULL);
     struct tm tm;
     if (gmtime_r(&now, &tm))
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(out, cap, "%s/%s.%ld.%llu.%s.core", sb->core_dir, sb->name, (long)getpid(),
-             (unsigned long long)++sb->cores, stamp);
+    unsigned long long seq = __atomic_add_fetch(&cores, 1, __ATOMIC_RELAXED);
+    int n = snprintf(out, cap, "%s/%s.%ld.%llu.%s.core", sb->core_dir, sb->name, (long)getpid(),
+                     seq, stamp);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
 int hl__core_after_run(hl_sandbox *sb, int rc)
@@ -222,10 +244,11 @@ int hl__core_after_run(hl_sandbox *sb, int rc)
     if (!sb->core_dir || !is_crash(rc))
         return rc;
     snprintf(why, sizeof why, "%s", hl_last_error());
-    core_path(sb, path, sizeof path);
-    int wrc = hl__guest_regs(sb, &regs);
-    if (!wrc)
-        wrc = hl__core_write(sb, path, &regs, hl__guest_signal(sb, rc));
+    int wrc = core_path(sb, path, sizeof path)
+                  ? hl__fail(HL_EIO, "the core directory's path is too long")
+                  : hl__guest_regs(sb, &regs);
+    if (!wrc) /* a new file: never one that is there already */
+        wrc = write_core(sb, path, 0, &regs, hl__guest_signal(sb, rc));
     if (wrc) {
         char err[1024];
         snprintf(err, sizeof err, "%s", hl_last_error());

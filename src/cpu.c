@@ -203,6 +203,8 @@ int hl__cpu_vector_signal(uint64_t v)
     case X86_VEC_UD:
         return SIGILL;
     case X86_VEC_AC:
+    case X86_VEC_NP:
+    case X86_VEC_SS:
         return SIGBUS;
     default:
         return SIGSEGV;

@@ -41,8 +41,8 @@ int hl__cpu_write_tables(hl__mem *m, const hl__layout *l);
 int hl__cpu_check_tables(const uint8_t *mem, const hl__layout *l, const char **why);
 
 /* The signal a POSIX system would raise for exception vector v (SIGFPE for #DE, #MF and #XM,
- * SIGTRAP for #DB and #BP, SIGILL for #UD, SIGBUS for #AC, else SIGSEGV): what core dumps and the
- * gdb stub report. */
+ * SIGTRAP for #DB and #BP, SIGILL for #UD, SIGBUS for #AC, #NP and #SS, else SIGSEGV, as Linux):
+ * what core dumps and the gdb stub report. */
 int hl__cpu_vector_signal(uint64_t v);
 
 /* The name of exception vector v ("page fault (#PF)"), for reports. */

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "x86.h"
 
 #define SW_BP_MAX 64
+#define POLL_MS 200 /* how often a wait for gdb looks for hl_interrupt */
 #define HW_BP_MAX 4
 #define INT3 0xcc
 #define DR6_BS (1ull << 14) /* single-step */
@@ -56,6 +58,7 @@ struct hl__gdb {
     int regs_changed; /* gdb wrote registers */
     int killed;
     int waiting;       /* gdb resumed the guest and waits for a stop reply */
+    int ctrl_c;        /* a 0x03 arrived with a resume packet or between calls: stop first */
     hl__gdb_regs regs; /* the guest's registers at the stop */
     char stop[64];     /* the last stop reply, for '?' */
     size_t stop_len;
@@ -107,14 +110,33 @@ static void hang_up(hl__gdb *g)
     g->fd = -1;
 }
 
-static int wait_for_gdb(hl__gdb *g)
+/* Waits until fd can be read; hl_interrupt (or destroying the sandbox from another thread's
+ * handle) ends the wait with HL_ECANCELLED. */
+static int wait_readable(hl_sandbox *sb, int fd)
 {
-    int fd;
-    do
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (hl__interrupt_requested(sb->interrupt))
+            return hl__fail(HL_ECANCELLED, "call cancelled by hl_interrupt while the debugger "
+                                           "held the guest");
+        int n = poll(&p, 1, POLL_MS);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return hl__fail(HL_EIO, "gdb stub: poll: %s", strerror(errno));
+    }
+}
+
+static int wait_for_gdb(hl_sandbox *sb, hl__gdb *g)
+{
+    int fd = -1, rc = 0;
+    while (fd < 0 && !(rc = wait_readable(sb, g->listen_fd))) {
         fd = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-    while (fd < 0 && errno == EINTR);
-    if (fd < 0)
-        return hl__fail(HL_EIO, "gdb stub: accept: %s", strerror(errno));
+        if (fd < 0 && errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+            return hl__fail(HL_EIO, "gdb stub: accept: %s", strerror(errno));
+    }
+    if (rc)
+        return rc;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     close(g->listen_fd); /* one debugger per sandbox */
@@ -167,17 +189,28 @@ static void async_notify(hl__gdb *g, int on)
     fcntl(g->fd, F_SETFL, on ? fl | O_ASYNC : fl & ~O_ASYNC);
 }
 
-/* Reads what gdb sent while the guest ran, without blocking: 1 if it asked for a stop. */
+/* gdb is gone: its breakpoints, watchpoints and stepping go with it, and the guest runs on. */
+static void detach(hl__gdb *g)
+{
+    memset(g->sw, 0, sizeof g->sw); /* disarmed: the stub disarms at every exit */
+    memset(g->hw, 0, sizeof g->hw);
+    g->stepping = g->waiting = g->ctrl_c = 0;
+    hang_up(g);
+}
+
+/* Reads what gdb sent while the guest ran, without blocking: 1 if it asked for a stop (also
+ * with a 0x03 that came earlier). A closed connection is a detach. */
 static int interrupt_pending(hl__gdb *g)
 {
     uint8_t b[256];
-    int stop = 0;
+    int stop = g->ctrl_c;
+    g->ctrl_c = 0;
     for (;;) {
         ssize_t n = g->fd >= 0 ? recv(g->fd, b, sizeof b, MSG_DONTWAIT) : -1;
         if (n == 0)
-            hang_up(g);
+            detach(g);
         if (n <= 0)
-            return stop;
+            return stop && g->fd >= 0;
         for (ssize_t i = 0; i < n; i++)
             stop |= hl__gdb_rx_feed(&g->rx, b[i]) == HL_GDB_EV_INTERRUPT;
     }
@@ -212,8 +245,10 @@ static void regs_to_vcpu(const hl__gdb_regs *r, hl__vcpu_regs *v)
 
 /* ---------------------------------------------------------------- memory and breakpoints */
 
-/* 1 if every page of [addr, addr + len) is mapped in the guest (gdb may read code, data, stacks
- * and the system area, never page 0, guard pages or what lies outside guest memory). */
+/* 1 if every page of [addr, addr + len) is one the guest itself can reach (code, data, heap,
+ * stacks, buffers): gdb never reads or writes page 0, guard pages, the system area (descriptor
+ * tables, the exception stub, the kernel stack) or what lies outside guest memory, so nothing it
+ * does gives the guest more than CPL3. */
 static int mapped(const hl_sandbox *sb, uint64_t addr, uint64_t len)
 {
     if (!len)
@@ -221,7 +256,7 @@ static int mapped(const hl_sandbox *sb, uint64_t addr, uint64_t len)
     if (!hl__mem_range_ok(&sb->mem, addr, len))
         return 0;
     for (uint64_t p = addr & ~(HL_PAGE - 1); p < addr + len; p += HL_PAGE)
-        if (!hl__paging_lookup(&sb->mem, &sb->layout, p))
+        if (!(hl__paging_lookup(&sb->mem, &sb->layout, p) & X86_PTE_US))
             return 0;
     return 1;
 }
@@ -281,10 +316,10 @@ static int dr7_bits(const hw_bp *b)
     return rw | len_code[len] << 2;
 }
 
-static int insert_hw(hl__gdb *g, int type, uint64_t addr, uint64_t len)
+static int insert_hw(hl_sandbox *sb, hl__gdb *g, int type, uint64_t addr, uint64_t len)
 {
     hw_bp want = {type, addr, len};
-    if (dr7_bits(&want) < 0)
+    if (dr7_bits(&want) < 0 || !mapped(sb, addr, type == HL_GDB_BP_HW ? 1 : len))
         return -1;
     for (int i = 0; i < HW_BP_MAX; i++)
         if (!g->hw[i].len) {
@@ -351,7 +386,7 @@ static void bp_command(hl_sandbox *sb, hl__gdb *g, const hl__gdb_cmd *c)
     else if (c->bp_type == HL_GDB_BP_SW)
         bad = insert_sw(sb, g, c->addr);
     else
-        bad = insert_hw(g, c->bp_type, c->addr, c->len);
+        bad = insert_hw(sb, g, c->bp_type, c->addr, c->len);
     send_str(g, bad ? "E01" : "OK");
 }
 
@@ -494,19 +529,30 @@ static resume event(hl_sandbox *sb, hl__gdb *g, hl__gdb_event ev)
     return command(sb, g, &c);
 }
 
-/* Serves gdb until it resumes the guest; a lost connection is a detach. */
+/* Bytes that came after a resume packet: only a 0x03 among them matters (a stop at once). */
+static void after_resume(hl__gdb *g, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        g->ctrl_c |= hl__gdb_rx_feed(&g->rx, b[i]) == HL_GDB_EV_INTERRUPT;
+}
+
+/* Serves gdb until it resumes the guest; a lost connection is a detach, hl_interrupt a kill. */
 static resume serve(hl_sandbox *sb, hl__gdb *g)
 {
     uint8_t buf[4096];
     resume r = RESUME_NONE;
     while (r == RESUME_NONE) {
-        ssize_t n = g->fd >= 0 ? recv(g->fd, buf, sizeof buf, 0) : 0;
-        if (n < 0 && errno == EINTR)
+        if (g->fd >= 0 && wait_readable(sb, g->fd))
+            return RESUME_KILL;
+        ssize_t n = g->fd >= 0 ? recv(g->fd, buf, sizeof buf, MSG_DONTWAIT) : 0;
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n <= 0)
             return RESUME_DETACH;
-        for (ssize_t i = 0; i < n && r == RESUME_NONE; i++)
-            r = event(sb, g, hl__gdb_rx_feed(&g->rx, buf[i]));
+        ssize_t i = 0;
+        while (i < n && r == RESUME_NONE)
+            r = event(sb, g, hl__gdb_rx_feed(&g->rx, buf[i++]));
+        after_resume(g, buf + i, (size_t)(n - i));
     }
     return r;
 }
@@ -528,17 +574,15 @@ static int stop(hl_sandbox *sb, hl__gdb *g, int signal, hl__gdb_stop_why why, ui
     resume r = serve(sb, g);
     g->waiting = r == RESUME_CONTINUE || r == RESUME_STEP;
     g->stepping = r == RESUME_STEP;
-    if (r == RESUME_DETACH) {
-        memset(g->sw, 0, sizeof g->sw);
-        memset(g->hw, 0, sizeof g->hw);
-        hang_up(g);
-    }
+    if (r == RESUME_DETACH)
+        detach(g);
     g->killed = r == RESUME_KILL;
     return 0;
 }
 
-/* Where gdb left the guest goes back into the vCPU: out of the exception stub at CPL3 after a
- * breakpoint, with gdb's registers when it wrote some. */
+/* Where gdb left the guest goes back into the vCPU: out of the exception stub after a
+ * breakpoint, with gdb's registers when it wrote some; always at CPL3 (the library's user CS and
+ * SS), wherever the stop was (a Ctrl-C can land in the stub). */
 static int load_regs(hl_sandbox *sb, hl__gdb *g)
 {
     hl__vcpu_regs v;
@@ -547,19 +591,21 @@ static int load_regs(hl_sandbox *sb, hl__gdb *g)
         return 0;
     hl__cpu_initial_state(&sb->layout, 0, &user);
     regs_to_vcpu(&g->regs, &v);
-    int rc = hl__vm_set_regs(sb->vm, &v, g->from_stub ? &user : NULL);
     g->from_stub = g->regs_changed = 0;
-    return rc;
+    return hl__vm_set_regs(sb->vm, &v, &user);
 }
 
 int hl__gdb_before_run(hl_sandbox *sb)
 {
     hl__gdb *g = sb->gdb;
     int rc = 0;
-    if (!g->connected && !(rc = wait_for_gdb(g)))
+    if (!g->connected && !(rc = wait_for_gdb(sb, g)))
         rc = stop(sb, g, HL_GDB_SIGTRAP, HL_GDB_STOP_SIGNAL, 0);
+    if (!rc && g->fd >= 0 && interrupt_pending(g)) /* a Ctrl-C while the guest was parked */
+        rc = stop(sb, g, HL_GDB_SIGINT, HL_GDB_STOP_SIGNAL, 0);
     if (!rc && g->killed)
-        rc = hl__fail(HL_ECANCELLED, "the guest was killed by the debugger");
+        rc = hl__fail(HL_ECANCELLED, "the guest was killed (by the debugger, or by hl_interrupt "
+                                     "while the debugger held it)");
     if (!rc)
         rc = load_regs(sb, g);
     if (!rc)
@@ -617,8 +663,10 @@ int hl__gdb_after_run(hl_sandbox *sb, const hl__exit *e, int *taken)
     *taken = 0;
     async_notify(g, 0);
     disarm_sw(sb, g);
-    if (g->fd < 0)
+    if (g->fd < 0) {
+        *taken = e->kind == HL_EXIT_DEBUG; /* a step or watchpoint of a debugger now gone */
         return 0;
+    }
     if (e->kind == HL_EXIT_DEBUG) {
         *taken = 1;
         return debug_stop(sb, g, e);
@@ -644,4 +692,12 @@ int hl__gdb_call_failed(hl_sandbox *sb, int rc)
     disarm_sw(sb, g);
     stop(sb, g, signal, HL_GDB_STOP_SIGNAL, 0);
     return rc;
+}
+
+void hl__gdb_run_ended(hl_sandbox *sb)
+{
+    hl__gdb *g = sb->gdb;
+    async_notify(g, 0);
+    disarm_sw(sb, g);
+    g->from_stub = g->regs_changed = g->killed = 0; /* the next run starts from what it finds */
 }

@@ -28,6 +28,11 @@ int hl__gdb_before_run(hl_sandbox *sb);
  * handle the exit itself. Returns 0 or an error ending the call. */
 int hl__gdb_after_run(hl_sandbox *sb, const hl__exit *e, int *taken);
 
+/* After every run of the guest, whatever its end: the application's thread gets no more signals
+ * for gdb's bytes, no INT3 stays in memory, and what gdb set for this stop (registers, a kill)
+ * does not reach the next call or a restored state. */
+void hl__gdb_run_ended(hl_sandbox *sb);
+
 /* A run that ended with rc (a fault, an abort): gdb sees the guest stopped there with the
  * matching signal and may inspect it; the call then fails with rc whatever gdb does. */
 int hl__gdb_call_failed(hl_sandbox *sb, int rc);

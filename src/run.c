@@ -315,6 +315,8 @@ int hl__run_until_done(hl_sandbox *sb)
     rc = run_loop(sb);
     if (rc && sb->gdb)
         rc = hl__gdb_call_failed(sb, rc);
+    if (sb->gdb)
+        hl__gdb_run_ended(sb);
     if (hl__interrupt_end(sb->interrupt) && !rc)
         rc = hl__poison(sb, hl__fail(HL_ECANCELLED, "call cancelled by hl_interrupt"));
     hl__timer_disarm(&sb->timer);

@@ -66,7 +66,6 @@ struct hl_sandbox {
     uint64_t load_bias;        /* guest address minus link-time address of the image */
     char name[64];             /* the guest's name in core files: its ELF's base name, or "guest" */
     char *core_dir;            /* owned copy of cfg.core_dir (which points to it), or NULL */
-    uint64_t cores;            /* core files written so far (their sequence numbers) */
     struct hl__gdb *gdb;       /* the gdb stub when cfg.gdb_port is set (gdb_stub.c) */
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "config.h"
 #include "error.h"
 #include "gdb_stub.h"
 #include "sandbox.h"
@@ -61,6 +62,9 @@ static void guest_name(const char *path, char *out, size_t cap)
 int hl__sandbox_take_debug(hl_sandbox *sb, const char *elf_path)
 {
     guest_name(elf_path, sb->name, sizeof sb->name);
+    int crc = hl__config_check_debug(&sb->cfg);
+    if (crc)
+        return crc;
     if (sb->cfg.gdb_port) {
         int rc = hl__gdb_open(sb, sb->cfg.gdb_port);
         if (rc)

@@ -254,27 +254,6 @@ static int drop_memory(hl__mem *m)
                : 0;
 }
 
-/* Makes KVM finish the exit it is still completing (the OUT's RIP advance) without entering the
- * guest: a KVM_RUN with immediate_exit set runs the completion and returns EINTR (api.rst,
- * KVM_EXIT_IO). Registers a restore left in kvm_run are dropped first, so that completion applies
- * to the state the OUT ran in. A vCPU where this fails is tainted. */
-int hl__kvm_complete_io(hl__vm *vm)
-{
-    if (!vm->io_pending)
-        return 0;
-    vm->io_pending = 0;
-    vm->run->kvm_dirty_regs = 0;
-    vm->run->immediate_exit = 1;
-    int r = ioctl(vm->vcpu_fd, KVM_RUN, 0), err = errno;
-    vm->run->immediate_exit = 0;
-    if (r == 0 || (err != EINTR && err != EAGAIN)) {
-        vm->tainted = 1;
-        return hl__fail(HL_EKVM, "KVM_RUN to complete an OUT: %s",
-                        r == 0 ? "the guest ran" : strerror(err));
-    }
-    return 0;
-}
-
 /* Turns a debugger's KVM guest debugging off (vmm_kvm_debug.c turns it on). */
 static int stop_guest_debug(hl__vm *vm)
 {
@@ -285,6 +264,31 @@ static int stop_guest_debug(hl__vm *vm)
     if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &off) < 0)
         return -1;
     vm->guest_debug = 0;
+    return 0;
+}
+
+/* Makes KVM finish the exit it is still completing (the OUT's RIP advance) without entering the
+ * guest: a KVM_RUN with immediate_exit set runs the completion and returns EINTR (api.rst,
+ * KVM_EXIT_IO). Registers a restore left in kvm_run are dropped first, so that completion applies
+ * to the state the OUT ran in. A vCPU where this fails is tainted. */
+int hl__kvm_complete_io(hl__vm *vm)
+{
+    if (!vm->io_pending)
+        return 0;
+    if (stop_guest_debug(vm)) { /* a single-step would stop the completion as a run */
+        vm->tainted = 1;
+        return hl__fail(HL_EKVM, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
+    }
+    vm->io_pending = 0;
+    vm->run->kvm_dirty_regs = 0;
+    vm->run->immediate_exit = 1;
+    int r = ioctl(vm->vcpu_fd, KVM_RUN, 0), err = errno;
+    vm->run->immediate_exit = 0;
+    if (r == 0 || (err != EINTR && err != EAGAIN)) {
+        vm->tainted = 1;
+        return hl__fail(HL_EKVM, "KVM_RUN to complete an OUT: %s",
+                        r == 0 ? "the guest ran" : strerror(err));
+    }
     return 0;
 }
 
@@ -301,7 +305,7 @@ static int scrub(hl__vm *vm)
     dbg.dr7 = X86_DR7_RESET;
     hl__kvm_xsave_reset(&xsave);
     if (hl__kvm_complete_io(vm) || stop_guest_debug(vm))
-        return -1;
+        return -1; /* (the completion stops guest debugging first) */
     return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &xsave) < 0 ||
                    ioctl(vm->vcpu_fd, KVM_SET_DEBUGREGS, &dbg) < 0
                ? -1
@@ -310,7 +314,7 @@ static int scrub(hl__vm *vm)
 
 int hl__vm_park(hl__vm *vm, hl__mem *m)
 {
-    if (vm->tainted || !m->map || scrub(vm) || drop_memory(m))
+    if (vm->tainted || vm->debugged || !m->map || scrub(vm) || drop_memory(m))
         return -1;
     vm->slot_mem = *m;
     memset(m, 0, sizeof *m);

@@ -22,8 +22,10 @@ static int flush_sync_regs(hl__vm *vm)
     if (((dirty & KVM_SYNC_X86_SREGS) && ioctl(vm->vcpu_fd, KVM_SET_SREGS, &run->s.regs.sregs)) ||
         ((dirty & KVM_SYNC_X86_REGS) && ioctl(vm->vcpu_fd, KVM_SET_REGS, &run->s.regs.regs)) ||
         ((dirty & KVM_SYNC_X86_EVENTS) &&
-         ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &run->s.regs.events)))
+         ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &run->s.regs.events))) {
+        vm->tainted = 1; /* half loaded */
         return hl__fail(HL_EKVM, "loading pending vCPU state: %s", strerror(errno));
+    }
     return 0;
 }
 
@@ -133,5 +135,6 @@ int hl__vm_set_debug(hl__vm *vm, const hl__vm_debug *d)
     if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
         return hl__fail(HL_EKVM, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
     vm->guest_debug = d != NULL;
+    vm->debugged |= d != NULL;
     return 0;
 }

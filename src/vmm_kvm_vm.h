@@ -20,11 +20,13 @@ struct hl__vm {
     int io_pending;   /* the last exit was an OUT whose completion KVM runs on the next KVM_RUN */
     int recycled;     /* ran for an earlier sandbox (scrubbed when it was pooled) */
     int guest_debug;  /* KVM_SET_GUEST_DEBUG is on (a debugger is attached) */
+    int debugged;     /* a debugger drove it: never pooled (it is closed with its sandbox) */
     hl__mem slot_mem; /* while pooled: the address range the memory slot still covers */
 };
 
 /* Makes KVM finish the OUT it is still completing without entering the guest (see vmm_kvm.c);
- * registers left in kvm_run for the next run are dropped first. Returns 0 or HL_EKVM (the vCPU is
+ * registers left in kvm_run for the next run are dropped first, and guest debugging is turned
+ * off (a debugger turns it on again before the next run). Returns 0 or HL_EKVM (the vCPU is
  * then tainted). */
 int hl__kvm_complete_io(hl__vm *vm);
 

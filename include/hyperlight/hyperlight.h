@@ -161,7 +161,8 @@ typedef struct hl_config {
                                (see hl_sandbox_write_core); the string is copied */
     uint16_t gdb_port;      /* 0 (default): no debugger. A port: hl_sandbox_init waits, before the
                                guest's first instruction, for gdb on 127.0.0.1:gdb_port (see
-                               docs/DEBUGGING.md); time limits do not apply while it is attached */
+                               docs/DEBUGGING.md); a sandbox with a gdb port has no time limit,
+                               and its VM is never pooled */
     uint16_t reserved16[3]; /* 0 */
     uint64_t reserved[4];   /* 0 (hl_config_init): room for later fields, so that the struct keeps
                                its size and a program built against this header keeps working

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "debug_common.h"
 
@@ -46,6 +47,7 @@ static void debuggee_main(int out, uint16_t port, const char *fn, const hl_value
     alarm(600); /* never outlive a broken test */
     hl_config_init(&cfg);
     cfg.gdb_port = port;
+    cfg.reset_after_call = true; /* a restore after every call: gdb's state must not upset it */
     if (hl_sandbox_new(&cfg, debug_guest_path(), &sb) != 0)
         _exit(3);
     say(out, "R\n");
@@ -232,13 +234,8 @@ static void send_packet(int fd, const char *payload)
 
 static char seen[65536]; /* what the last await read */
 
-static const char *await_seen(void)
-{
-    return seen;
-}
-
-/* Reads until `want` has arrived (or the peer closes); 1 if it did. */
-static int await(int fd, const char *want)
+/* Reads until `want` has arrived; 0 when the peer closes or a read times out. */
+static int await_quietly(int fd, const char *want)
 {
     size_t n = 0;
     ssize_t r;
@@ -248,7 +245,20 @@ static int await(int fd, const char *want)
         if (memmem(seen, n, want, strlen(want)))
             return 1;
     }
-    fprintf(stderr, "    awaited \"%s\", got \"%.*s\"\n", want, (int)n, seen);
+    return 0;
+}
+
+static const char *await_seen(void)
+{
+    return seen;
+}
+
+/* Reads until `want` has arrived (or the peer closes); 1 if it did, else says what came. */
+static int await(int fd, const char *want)
+{
+    if (await_quietly(fd, want))
+        return 1;
+    fprintf(stderr, "    awaited \"%s\", got \"%s\"\n", want, seen);
     return 0;
 }
 
@@ -403,6 +413,73 @@ TEST(test_disconnect_at_any_point_detaches)
     }
 }
 
+/* RSP at the first stop (the stack's top), from a `g` reply: register 7, little-endian hex. */
+static uint64_t initial_rsp(int fd)
+{
+    uint8_t b[8];
+    send_packet(fd, "g");
+    CHECK(await(fd, "#"));
+    const char *p = strchr(await_seen(), '$');
+    CHECK(p != NULL && strlen(p) > 1 + 16 * 8);
+    for (int i = 0; i < 8; i++) {
+        unsigned v;
+        CHECK_EQ(sscanf(p + 1 + 16 * 7 + 2 * i, "%2x", &v), 1);
+        b[i] = (uint8_t)v;
+    }
+    uint64_t rsp;
+    memcpy(&rsp, b, sizeof rsp);
+    return rsp;
+}
+
+/* gdb reaches only what the guest reaches: not the descriptor tables, stub and kernel stack
+ * above the stack (whose rewrite would run the guest at ring 0), nor the guard page. */
+TEST(test_gdb_cannot_touch_the_system_area)
+{
+    static const char *const what[] = {
+        "m%llx,8", "M%llx,1:00", "X%llx,0:", "Z0,%llx,1", "Z1,%llx,1", "Z2,%llx,8"};
+    debuggee d = start("Through", HL_ARGS(hl_i32(5)));
+    int fd = connect_to(d.port);
+    uint64_t top = initial_rsp(fd);
+    for (uint64_t page = top; page < top + 6 * 4096; page += 4096) /* guard, GDT, IDT, stub .. */
+        for (size_t i = 0; i < COUNT_OF(what); i++) {
+            char pkt[64];
+            snprintf(pkt, sizeof pkt, what[i], (unsigned long long)page);
+            send_packet(fd, pkt);
+            CHECK(await(fd, i == 2 ? "$OK#" : "$E")); /* a zero-length write touches nothing */
+        }
+    send_packet(fd, "D");
+    CHECK(await(fd, "$OK#"));
+    close(fd);
+    finish(&d, 0, 19);
+}
+
+/* Single steps from add3 on until the call has ended (no stop reply comes): stepping over the
+ * guest's last `out` must leave nothing that breaks the restore after the call. */
+TEST(test_stepping_through_the_end_of_a_call)
+{
+    char bp[64], rbp[64];
+    debuggee d = start("Through", HL_ARGS(hl_i32(5)));
+    int fd = connect_to(d.port);
+    uint64_t add3 = load_offset(fd) + symbol_address("add3");
+    snprintf(bp, sizeof bp, "Z0,%llx,1", (unsigned long long)add3);
+    snprintf(rbp, sizeof rbp, "z0,%llx,1", (unsigned long long)add3);
+    send_packet(fd, bp);
+    CHECK(await(fd, "$OK#"));
+    send_packet(fd, "c");
+    CHECK(await(fd, "$T05"));
+    send_packet(fd, rbp);
+    CHECK(await(fd, "$OK#"));
+    struct timeval quiet = {.tv_sec = 3};
+    CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quiet, sizeof quiet), 0);
+    int steps = 0;
+    do
+        send_packet(fd, "s");
+    while (++steps < 50000 && await_quietly(fd, "$T05"));
+    CHECK(steps > 10 && steps < 50000);
+    close(fd);
+    finish(&d, 0, 19);
+}
+
 TEST(test_hostile_packets_get_errors_and_a_disconnect_detaches)
 {
     static const char *const hostile[] = {
@@ -454,6 +531,8 @@ static const hl_test tests[] = {
     TEST_ENTRY(test_faults_stop_with_their_signals),
     TEST_ENTRY(test_two_sandboxes_two_debuggers),
     TEST_ENTRY(test_disconnect_at_any_point_detaches),
+    TEST_ENTRY(test_gdb_cannot_touch_the_system_area),
+    TEST_ENTRY(test_stepping_through_the_end_of_a_call),
     TEST_ENTRY(test_hostile_packets_get_errors_and_a_disconnect_detaches),
 };
 RUN_TESTS(tests)
