@@ -2,9 +2,11 @@
 #include "gdb_proto.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "x86.h"
 
 /* ---- hex ---- */
@@ -1031,25 +1033,14 @@ size_t hl__gdb_xfer_features(const hl__gdb_cmd *cmd, char *out, size_t cap)
 
 /* ---- replies ---- */
 
+int hl__gdb_signal(int host_signal)
+{
+    return host_signal == SIGBUS ? HL_GDB_SIGBUS : host_signal; /* the one that differs */
+}
+
 int hl__gdb_signal_for_vector(uint64_t v)
 {
-    switch (v) {
-    case X86_VEC_DE:
-    case X86_VEC_MF:
-    case X86_VEC_XM:
-        return HL_GDB_SIGFPE;
-    case X86_VEC_DB:
-    case X86_VEC_BP:
-        return HL_GDB_SIGTRAP;
-    case X86_VEC_UD:
-        return HL_GDB_SIGILL;
-    case X86_VEC_NP:
-    case X86_VEC_SS:
-    case X86_VEC_AC:
-        return HL_GDB_SIGBUS;
-    default:
-        return HL_GDB_SIGSEGV;
-    }
+    return hl__gdb_signal(hl__cpu_vector_signal(v));
 }
 
 /* Copies the n-byte text t (from snprintf, n < 0 on failure) to out if it fits. */

@@ -286,8 +286,10 @@ size_t hl__gdb_xfer_features(const hl__gdb_cmd *cmd, char *out, size_t cap);
 #define HL_GDB_SIGSEGV 11
 #define HL_GDB_SIGALRM 14
 
-/* The signal to report for x86 exception vector v, as Linux delivers it to a process: #DE, #MF,
- * #XM SIGFPE; #DB, #BP SIGTRAP; #UD SIGILL; #NP, #SS, #AC SIGBUS; #PF, #GP and the rest SIGSEGV. */
+/* A host (Linux) signal number in gdb's numbering (they differ only for SIGBUS). */
+int hl__gdb_signal(int host_signal);
+
+/* The signal to report for x86 exception vector v: hl__cpu_vector_signal's, in gdb's numbering. */
 int hl__gdb_signal_for_vector(uint64_t v);
 
 /* Why the target stopped, beyond its signal. */

@@ -683,9 +683,7 @@ int hl__gdb_after_run(hl_sandbox *sb, const hl__exit *e, int *taken)
 int hl__gdb_call_failed(hl_sandbox *sb, int rc)
 {
     hl__gdb *g = sb->gdb;
-    int signal = sb->fault_valid   ? hl__gdb_signal_for_vector(sb->fault.vector)
-                 : rc == HL_EABORT ? HL_GDB_SIGABRT
-                                   : 0;
+    int signal = sb->fault_valid || rc == HL_EABORT ? hl__gdb_signal(hl__guest_signal(sb, rc)) : 0;
     if (g->fd < 0 || !signal)
         return rc;
     async_notify(g, 0);

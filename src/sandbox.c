@@ -97,10 +97,16 @@ static hl_abi_region abi_region(const hl__layout *l, hl__region_id id)
     return r;
 }
 
+/* Bytes of the ELF's TLS block below the thread pointer (x86-64 TLS ABI, variant II). */
+static uint64_t tls_block_size(const hl__elf *elf)
+{
+    return (elf->tls_memsz + elf->tls_align - 1) & ~(elf->tls_align - 1);
+}
+
 /* The heap below the thread control block and the ELF's TLS block (abi.h). */
 static uint64_t heap_left(const hl__layout *l, const hl__elf *elf)
 {
-    uint64_t block = (elf->tls_memsz + elf->tls_align - 1) & ~(elf->tls_align - 1);
+    uint64_t block = tls_block_size(elf);
     uint64_t below = hl__layout_thread_pointer(l) - block - l->r[HL_R_HEAP].gpa;
     return below & ~(uint64_t)(HL_ABI_TCB_SIZE - 1);
 }
@@ -111,7 +117,7 @@ static int write_tls(hl_sandbox *sb, const hl__elf *elf)
 {
     const hl__layout *l = &sb->layout;
     hl_gpa tp = hl__layout_thread_pointer(l);
-    uint64_t block = (elf->tls_memsz + elf->tls_align - 1) & ~(elf->tls_align - 1);
+    uint64_t block = tls_block_size(elf);
     if (block + HL_ABI_TCB_SIZE + HL_MIN_HEAP_SIZE / 2 > l->r[HL_R_HEAP].size)
         return hl__fail(HL_ECONFIG,
                         "the guest's thread-local storage (%llu bytes) leaves too little of the "

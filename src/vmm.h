@@ -142,8 +142,8 @@ int hl__vm_set_regs(hl__vm *vm, const hl__vcpu_regs *in, const hl__cpu_init *use
 /* KVM guest debugging: single-step, and up to four hardware breakpoints or watchpoints (dr[i] and
  * dr7 as in the SDM's DR0-DR3 and DR7). A VM that had it on is never pooled, and completing an
  * OUT (before a state is saved or loaded) turns it off. Software breakpoints need none: an INT3 at
- * CPL3 raises #BP through the exception stub (src/cpu.c). Each stop is an HL_EXIT_DEBUG. NULL turns
- * it off. Returns 0 or HL_EKVM. */
+ * CPL3 raises #BP through the exception stub (src/cpu.c). Each stop is an HL_EXIT_DEBUG.
+ * Returns 0 or HL_EKVM. */
 typedef struct hl__vm_debug {
     int single_step;
     uint64_t dr[4];

@@ -124,17 +124,12 @@ int hl__vm_set_debug(hl__vm *vm, const hl__vm_debug *d)
 {
     struct kvm_guest_debug dbg;
     memset(&dbg, 0, sizeof dbg);
-    if (!d && !vm->guest_debug)
-        return 0;
-    if (d) {
-        dbg.control = KVM_GUESTDBG_ENABLE | (d->single_step ? KVM_GUESTDBG_SINGLESTEP : 0) |
-                      (d->dr7 ? KVM_GUESTDBG_USE_HW_BP : 0);
-        memcpy(dbg.arch.debugreg, d->dr, sizeof d->dr);
-        dbg.arch.debugreg[7] = d->dr7;
-    }
+    dbg.control = KVM_GUESTDBG_ENABLE | (d->single_step ? KVM_GUESTDBG_SINGLESTEP : 0) |
+                  (d->dr7 ? KVM_GUESTDBG_USE_HW_BP : 0);
+    memcpy(dbg.arch.debugreg, d->dr, sizeof d->dr);
+    dbg.arch.debugreg[7] = d->dr7;
     if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
         return hl__fail(HL_EKVM, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
-    vm->guest_debug = d != NULL;
-    vm->debugged |= d != NULL;
+    vm->guest_debug = vm->debugged = 1;
     return 0;
 }

@@ -135,6 +135,19 @@ class JSSandbox(Closable):
             raise _errors.Closed(-8, "JS sandbox is closed")
         return self._ptr
 
+    def _run(self, op: Callable[[int, Any], int]) -> Any:
+        """One call or eval: op(ptr, byref(result)) runs it; returns its value or raises."""
+        ptr = self._enter()
+        try:
+            res = _lib.hl_js_data()
+            rc = op(ptr, byref(res))
+            return self._finish(rc, ptr, self._result(res) if rc == 0 else None)
+        except BaseException as e:  # noqa: B036
+            self._cb.chain(e)  # e.g. a result json cannot decode
+            raise
+        finally:
+            self._leave()
+
     def _leave(self) -> None:
         """The end of every operation: frees the sandbox if a callback closed it meanwhile (not
         earlier: hl_js_destroy from a callback would free what the running call still uses)."""
@@ -238,30 +251,12 @@ class JSSandbox(Closable):
         ev.len = len(data)
         m = module.encode("utf-8") if module is not None else None
         h = handler.encode("utf-8") if handler is not None else None
-        ptr = self._enter()
-        try:
-            res = _lib.hl_js_data()
-            rc = self._J.hl_js_call(ptr, m, h, byref(ev), byref(res))
-            return self._finish(rc, ptr, self._result(res) if rc == 0 else None)
-        except BaseException as e:  # noqa: B036
-            self._cb.chain(e)  # e.g. a result json cannot decode
-            raise
-        finally:
-            self._leave()
+        return self._run(lambda ptr, res: self._J.hl_js_call(ptr, m, h, byref(ev), res))
 
     def eval(self, source: str) -> Any:
         """Evaluates source as a global script; returns its completion value like call()."""
         src = source.encode("utf-8")
-        ptr = self._enter()
-        try:
-            res = _lib.hl_js_data()
-            rc = self._J.hl_js_eval(ptr, src, len(src), byref(res))
-            return self._finish(rc, ptr, self._result(res) if rc == 0 else None)
-        except BaseException as e:  # noqa: B036
-            self._cb.chain(e)  # e.g. a result json cannot decode
-            raise
-        finally:
-            self._leave()
+        return self._run(lambda ptr, res: self._J.hl_js_eval(ptr, src, len(src), res))
 
     # ---- snapshots ----
     def snapshot(self) -> Snapshot:
