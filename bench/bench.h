@@ -10,6 +10,7 @@
 #include <hyperlight/hyperlight.h>
 
 #include "floor_kvm.h"
+#include "floor_spin.h"
 
 typedef struct bench_opts {
     bool quick;            /* smoke pass: few samples, short sections */
@@ -37,6 +38,7 @@ typedef struct bench_ctx {
     hl_sandbox *sb;
     hl_snapshot *snap;
     floor_vm vm;
+    floor_spin spin;    /* floor.shm */
     uint8_t *src, *dst; /* memcpy floors, byte arguments */
     size_t len;
     char error[512];
@@ -73,6 +75,13 @@ typedef struct bench_tput {
     char error[256];
 } bench_tput;
 
+/* Calls per second of one hot sandbox, next to a cold one's in the same rounds. */
+typedef struct bench_hot_tput {
+    bool ran, failed;
+    char error[256];
+    double hot_calls_per_s, cold_calls_per_s;
+} bench_hot_tput;
+
 /* Memory of idle sandboxes made from one snapshot. */
 typedef struct bench_memory {
     bool ran, failed;
@@ -89,10 +98,12 @@ typedef struct bench_run {
     size_t nresults;
     bench_tput tput[8];
     size_t ntput;
+    bench_hot_tput hot_tput;
     bench_memory mem;
     bench_tput js_tput[8]; /* JS sandboxes: handler calls per second (no floor of their own) */
     size_t js_ntput;
     bench_memory js_mem; /* idle JS sandboxes from one loaded snapshot */
+    unsigned cpus;       /* CPUs this process may use (bench_usable_cpus) at the start */
     double seconds;      /* wall time of the whole run */
     bool any_error;
 } bench_run;
@@ -108,8 +119,9 @@ extern const size_t bench_njs_ops;
 /* ---- timing and statistics (stats.c) ---- */
 uint64_t bench_now_ns(void);
 int bench_fail(bench_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* What a row's setup returns when the peer it measures is not installed: the row says "skipped"
- * with this reason, and the run is not failed by it. */
+/* What a row's setup returns when the peer it measures is not installed, or the machine lacks
+ * what the row needs (two CPUs): the row says "skipped" with this reason, and the run is not
+ * failed by it. */
 #define BENCH_SKIP 1
 int bench_skip(bench_ctx *c, const char *why);
 /* bench_fail with ": " and hl_last_error() appended. */
@@ -122,8 +134,18 @@ bool bench_selected(const bench_run *run, const char *id);
 /* Median of a floor spec "a" or "a+b"; < 0 when not measured. */
 double bench_floor_median(const bench_run *run, const char *spec);
 
+/* ---- CPUs (cpus.c) ---- */
+/* What the spinning rows (floor.shm, hot sandboxes) need to mean anything. */
+#define BENCH_SPIN_CPUS 2
+/* How many CPUs this thread may run on (at least 1). */
+unsigned bench_usable_cpus(void);
+/* Two of them: for the host thread and for a spinning guest's vCPU. 0, or -1 if there are not 2. */
+int bench_two_cpus(int *host, int *guest);
+
 /* ---- sections (sections.c) ---- */
 void bench_throughput(bench_run *run);
+/* Calls per second of one hot sandbox against one cold sandbox, alternating in rounds. */
+void bench_hot_throughput(bench_run *run);
 void bench_memory_section(bench_run *run);
 /* RSS, PSS (this process) and MemAvailable (the machine), in bytes. */
 typedef struct bench_mem_probe {

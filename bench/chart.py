@@ -129,11 +129,13 @@ def short(row_id):
 
 
 def target_status(report):
-    """Row id -> [(base row id, "PASS" or "MISS")] for the targets that judge the row."""
+    """Row id -> [(base, "PASS" or "MISS")] for the targets that judge the row; base is the base
+    row's id, or for an absolute target (no base row) its limit as text, e.g. "<= 1 us"."""
     status = {}
     for t in report.get("targets", []):
         if t.get("status") in ("PASS", "MISS") and t.get("row"):
-            status.setdefault(t["row"], []).append((t["base"], t["status"]))
+            base = t.get("base") or "<= " + fmt_ns(t["limit"])
+            status.setdefault(t["row"], []).append((base, t["status"]))
     return status
 
 
@@ -150,7 +152,10 @@ def draw_row(c, axis, r, y, label_w, status):
     text = "%s %s" % (fmt_ratio(r["floor_ratio"]), floor)
     verdicts = status.get(r["id"], [])
     for base, verdict in verdicts:
-        text += "  " + verdict + ("" if base == r["floor"] else " vs " + short(base))
+        if base.startswith("<="):
+            text += "  %s %s" % (verdict, base)
+        else:
+            text += "  " + verdict + ("" if base == r["floor"] else " vs " + short(base))
     missed = any(v == "MISS" for _, v in verdicts)
     c.text(axis.x1 + 16, y + 10, text, MISS if missed else BLACK)
 

@@ -3,7 +3,9 @@
  * cannot beat. It mirrors what src/cpu.c and src/paging.c set up, minus everything the floor does
  * not need: no ELF, no PEB, no buffers, no exception stub (a fault would triple-fault and end the
  * run with KVM_EXIT_SHUTDOWN, which floor_vm_exit reports as an error). Like the library, CPL3
- * reaches its port through the TSS I/O bitmap with RFLAGS.IOPL = 0. */
+ * reaches its port through the TSS I/O bitmap with RFLAGS.IOPL = 0. The same VM can instead run
+ * a guest that spins on a shared page (floor_vm_setup_spin; floor_spin.c runs it), the floor of a
+ * hot sandbox's doorbell. */
 #include "floor_kvm.h"
 
 #include <errno.h>
@@ -27,8 +29,10 @@
 #define GPA_TSS (GPA_GDT + 0x100u)
 #define GPA_IDT 0x6000u
 #define GPA_CODE 0x7000u
-#define GPA_STACK 0x8000u  /* user stack page */
-#define GPA_KSTACK 0x9000u /* ring-0 stack page (TSS.RSP0) */
+#define GPA_STACK 0x8000u     /* user stack page */
+#define GPA_KSTACK 0x9000u    /* ring-0 stack page (TSS.RSP0) */
+#define GPA_SHARED 0xA000u    /* the spinning guest's page: host word at +0, guest word at +64 */
+#define SHARED_GUEST_WORD 64u /* its own cache line, as in the library's doorbell (abi.h) */
 
 /* x86 bits (Intel SDM vol. 3: 2.5 control registers, 4.5 paging, 3.4.5 descriptors, 7.7 TSS). */
 #define PTE_P (1ull << 0)
@@ -181,13 +185,42 @@ static void write_gdt_tss(uint8_t *mem)
         bitmap[port / 8] &= (uint8_t) ~(1u << (port % 8));
 }
 
-static void write_memory(uint8_t *mem)
+/* What runs at CPL3: its code and the registers it reads (everything else starts at 0). */
+typedef struct guest_program {
+    const uint8_t *code;
+    size_t len;
+    uint64_t rbx, rsi;
+    int shared_page; /* map GPA_SHARED (user, writable) */
+} guest_program;
+
+/* The exit floor's guest: 1: out dx, eax; jmp 1b */
+static const uint8_t exit_loop[] = {0xef, 0xeb, 0xfd};
+
+/* The spinning guest (rbx = GPA_SHARED, rcx = last value seen, rsi = FLOOR_SPIN_STOP). It pauses
+ * between looks, as the library's guest and host do while they spin (guest/doorbell.c).
+ *   1: mov rax, [rbx]        48 8b 03
+ *      cmp rax, rcx          48 39 c8
+ *      je 2f                 74 0d
+ *      mov rcx, rax          48 89 c1
+ *      mov [rbx + 64], rax   48 89 43 40     the echo
+ *      cmp rax, rsi          48 39 f0
+ *      jne 2f                75 01
+ *      out dx, eax           ef              FLOOR_SPIN_STOP: leave the VM
+ *   2: pause                 f3 90
+ *      jmp 1b                eb e7 */
+static const uint8_t spin_loop[] = {0x48, 0x8b, 0x03, 0x48, 0x39, 0xc8, 0x74, 0x0d, 0x48,
+                                    0x89, 0xc1, 0x48, 0x89, 0x43, 0x40, 0x48, 0x39, 0xf0,
+                                    0x75, 0x01, 0xef, 0xf3, 0x90, 0xeb, 0xe7};
+
+static void write_memory(uint8_t *mem, const guest_program *p)
 {
-    static const uint8_t loop[] = {0xef, 0xeb, 0xfd}; /* 1: out dx, eax; jmp 1b */
     write_page_tables(mem);
+    if (p->shared_page)
+        put64(mem, GPA_PT + 8 * (GPA_SHARED / PAGE),
+              GPA_SHARED | PTE_P | PTE_RW | PTE_US | PTE_A | PTE_NX);
     write_gdt_tss(mem);
     /* The IDT page stays zero: no gate is present, so any exception ends in a triple fault. */
-    memcpy(mem + GPA_CODE, loop, sizeof loop);
+    memcpy(mem + GPA_CODE, p->code, p->len);
 }
 
 static struct kvm_segment segment(uint16_t sel, uint8_t type, uint8_t dpl, int code)
@@ -205,7 +238,7 @@ static struct kvm_segment segment(uint16_t sel, uint8_t type, uint8_t dpl, int c
     return s;
 }
 
-static int load_registers(floor_vm *v)
+static int load_registers(floor_vm *v, const guest_program *p)
 {
     struct kvm_sregs s;
     if (ioctl(v->vcpu_fd, KVM_GET_SREGS, &s) < 0)
@@ -231,27 +264,51 @@ static int load_registers(floor_vm *v)
     struct kvm_regs r = {.rip = GPA_CODE,
                          .rsp = GPA_STACK + PAGE,
                          .rdx = FLOOR_PORT,
+                         .rbx = p->rbx,
+                         .rsi = p->rsi,
                          .rflags = 0x2 /* IOPL = 0: the I/O bitmap decides */};
     if (ioctl(v->vcpu_fd, KVM_SET_REGS, &r) < 0)
         return fail("KVM_SET_REGS: %s", strerror(errno));
     return 0;
 }
 
-int floor_vm_setup(floor_vm *v)
+static int setup(floor_vm *v, const guest_program *p)
 {
     void *mem = mmap(NULL, FLOOR_MEM_SIZE, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED)
         return fail("mmap guest memory: %s", strerror(errno));
     v->mem = mem;
-    write_memory(v->mem);
+    write_memory(v->mem, p);
     struct kvm_userspace_memory_region slot = {.slot = 0,
                                                .guest_phys_addr = 0,
                                                .memory_size = FLOOR_MEM_SIZE,
                                                .userspace_addr = (uint64_t)(uintptr_t)v->mem};
     if (ioctl(v->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
         return fail("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
-    return load_registers(v);
+    return load_registers(v, p);
+}
+
+int floor_vm_setup(floor_vm *v)
+{
+    const guest_program p = {exit_loop, sizeof exit_loop, 0, 0, 0};
+    return setup(v, &p);
+}
+
+int floor_vm_setup_spin(floor_vm *v)
+{
+    const guest_program p = {spin_loop, sizeof spin_loop, GPA_SHARED, FLOOR_SPIN_STOP, 1};
+    return setup(v, &p);
+}
+
+uint64_t *floor_vm_host_word(floor_vm *v)
+{
+    return (uint64_t *)(void *)(v->mem + GPA_SHARED);
+}
+
+const uint64_t *floor_vm_guest_word(const floor_vm *v)
+{
+    return (const uint64_t *)(const void *)(v->mem + GPA_SHARED + SHARED_GUEST_WORD);
 }
 
 int floor_vm_exit(floor_vm *v)

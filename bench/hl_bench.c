@@ -1,6 +1,6 @@
 /* hl_bench.c: hl-bench's command line and runner: picks the rows, runs them interleaved in rounds
- * (so slow drifts of a shared machine hit a row and its floor alike), then the throughput and
- * memory sections, and prints the table or JSON. See docs/PERFORMANCE.md.
+ * (so slow drifts of a shared machine hit a row and its floor alike), then the throughput (cold
+ * and hot) and memory sections, and prints the table or JSON. See docs/PERFORMANCE.md.
  * One idle "anchor" VM stays open for the whole run: when a process's last VM goes away the
  * kernel flips KVM's static keys back (text patching with IPIs to every CPU) and the next
  * create flips them again, which would charge a row that leaves no VM alive (pool off) for
@@ -24,8 +24,8 @@ static const char usage[] =
     "  --iterations N     exactly N samples per row (default: per row, capped by time)\n"
     "  --rounds N         interleave the rows in N rounds (default 10, quick 1)\n"
     "  --only LIST        rows whose id starts with one of LIST (comma-separated), e.g.\n"
-    "                     call,restore,throughput,memory; floors and peers they are compared\n"
-    "                     with are added\n"
+    "                     call,restore,hot,throughput,memory; floors and peers they are\n"
+    "                     compared with are added\n"
     "  --alone            add nothing to --only's rows (no floors, peers; for profiling)\n"
     "  --json             print JSON instead of the table\n"
     "  --json-file FILE   also write the JSON to FILE\n"
@@ -41,6 +41,8 @@ static const char usage[] =
     "                     VM alive pay the kernel's first-VM/last-VM static-key patching)\n"
     "  --list             list the row ids and exit\n"
     "  -v, --verbose      progress on stderr\n"
+    "Rows that spin (floor.shm) need 2 usable CPUs and say skipped without them; the hot\n"
+    "targets are then not judged (SKIP).\n"
     "Environment: HL_BENCH_QUICK=1, HL_BENCH_ITERATIONS, HL_BENCH_ROUNDS, HL_BENCH_ONLY (flags "
     "win).\n"
     "Exit status: 0 (targets missed included), 1 if a measurement failed, 2 for bad usage.\n";
@@ -281,7 +283,8 @@ static void list_rows(void)
     for (size_t i = 0; i < bench_njs_ops; i++)
         printf("%-24s %s\n", bench_js_ops[i].id, bench_js_ops[i].label);
     printf("%-24s %s\n%-24s %s\n", "throughput", "calls per second, N sandboxes on N threads",
-           "memory", "memory per idle sandbox from one snapshot");
+           "hot.throughput", "calls per second of one hot sandbox, next to a cold one");
+    printf("%-24s %s\n", "memory", "memory per idle sandbox from one snapshot");
     printf("%-24s %s\n%-24s %s\n", "js.throughput", "JS handler calls per second, N on N threads",
            "js.memory", "memory per idle JS sandbox from one loaded snapshot");
 }
@@ -332,10 +335,13 @@ int main(int argc, char **argv)
     floor_vm anchor = {.vm_fd = -1, .vcpu_fd = -1};
     if (!run.opt.no_anchor && (floor_kvm_open() || floor_vm_create(&anchor)))
         return fprintf(stderr, "hl-bench: anchor VM: %s\n", floor_kvm_error()), 1;
+    run.cpus = bench_usable_cpus(); /* before any row pins this thread */
     uint64_t t0 = bench_now_ns();
     run_rows(&run);
     if (wanted(&run.opt, "throughput"))
         bench_throughput(&run);
+    if (wanted(&run.opt, "hot.throughput"))
+        bench_hot_throughput(&run);
     if (wanted(&run.opt, "memory"))
         bench_memory_section(&run);
     if (wanted(&run.opt, "js.throughput"))

@@ -1,5 +1,6 @@
-/* ops_floor.c: the rows hl-bench compares the library with: floors (raw KVM via floor_kvm.c,
- * memcpy) and the process-sandbox peer (fork+exec+wait, posix_spawn+wait of peer_echo). */
+/* ops_floor.c: the rows hl-bench compares the library with: floors (raw KVM via floor_kvm.c and
+ * floor_spin.c, memcpy) and the process-sandbox peer (fork+exec+wait, posix_spawn+wait of
+ * peer_echo). */
 #include <spawn.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -101,6 +102,39 @@ static int vm_cold_sample(bench_ctx *c, uint64_t *ns)
     return rc;
 }
 
+/* ---------------------------------------------------------------- shared memory, spinning */
+
+/* A spinning guest on one CPU and this thread on another; with a single CPU the two would only
+ * take turns at the scheduler's pace, which is no floor of anything, so the row is skipped. */
+static int spin_setup(bench_ctx *c)
+{
+    int host, guest;
+    char why[128];
+    if (bench_two_cpus(&host, &guest)) {
+        snprintf(why, sizeof why, "needs %d CPUs, this process may use %u", BENCH_SPIN_CPUS,
+                 bench_usable_cpus());
+        return bench_skip(c, why);
+    }
+    if (kvm_open(c))
+        return -1;
+    if (floor_spin_start(&c->spin, host, guest))
+        return bench_fail(c, "%s", floor_spin_error(&c->spin));
+    return 0;
+}
+
+static void spin_teardown(bench_ctx *c)
+{
+    floor_spin_stop(&c->spin);
+}
+
+static int spin_sample(bench_ctx *c, uint64_t *ns)
+{
+    uint64_t t0 = bench_now_ns();
+    int rc = floor_spin_round_trip(&c->spin);
+    *ns = bench_now_ns() - t0;
+    return rc ? bench_fail(c, "%s", floor_spin_error(&c->spin)) : 0;
+}
+
 /* ---------------------------------------------------------------- memcpy */
 
 static void *map_filled(size_t n, int byte)
@@ -198,6 +232,8 @@ static int spawn_sample(bench_ctx *c, uint64_t *ns)
 const bench_op bench_floor_ops[] = {
     {"floor.exit", "floor: guest exit round trip at CPL3 (KVM_RUN to `out`)", NULL, NULL, 20000,
      400, 1, 0, ready_vm, exit_sample, drop_vm},
+    {"floor.shm", "floor: shared-memory round trip, spinning CPL3 guest, 2 CPUs", NULL, NULL,
+     200000, 4000, 1, 0, spin_setup, spin_sample, spin_teardown},
     {"floor.vm_create", "floor: KVM_CREATE_VM + KVM_CREATE_VCPU + mmap kvm_run", NULL, NULL, 1000,
      30, 1, 0, kvm_open, vm_create_sample, NULL},
     {"floor.vm_destroy", "floor: bare VM teardown (munmap, close vCPU and VM)", NULL, NULL, 1000,

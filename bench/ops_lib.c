@@ -17,8 +17,22 @@
 #define P_BIG_HEAP 0x04    /* 64 MiB heap (the restore rows' sandbox) */
 #define P_NO_LIMIT 0x08    /* time_limit_ms = 0: no timer armed per call */
 #define P_RESET 0x10       /* reset_after_call */
+#define P_HOT 0x20         /* hot (docs/HOT.md): calls through the doorbell, default spin window */
+#define P_PARKED 0x40      /* hot, spin window WAKE_SPIN_US, and each call after WAKE_SLEEP_US */
 #define PAGES(n) ((long)(n) << 8)
 #define PARAM_PAGES(p) ((int32_t)((p) >> 8))
+
+/* The wake-up row: a short spin window, and a sleep 100 times as long before each call, so the
+ * guest has surely given up spinning and parked (a real VM exit) when the call comes. */
+#define WAKE_SPIN_US 20
+#define WAKE_SLEEP_US 2000
+_Static_assert(WAKE_SLEEP_US >= 100 * WAKE_SPIN_US, "the wake-up row's guest must have parked");
+#define STR(x) #x
+#define XSTR(x) STR(x)
+/* The row's label says what the two numbers are. */
+#define WAKE_WINDOW XSTR(WAKE_SPIN_US) " us window"
+#define WAKE_IDLE "idle " XSTR(WAKE_SLEEP_US) " us"
+#define WAKE_LABEL "hot: Nop() to a parked guest (" WAKE_WINDOW ", " WAKE_IDLE ")"
 
 static int host_nop(void *user, const hl_value *args, size_t nargs, hl_value *ret)
 {
@@ -38,6 +52,9 @@ static void config_for(const bench_ctx *c, hl_config *cfg)
     if (p & P_NO_LIMIT)
         cfg->time_limit_ms = 0;
     cfg->reset_after_call = (p & P_RESET) != 0;
+    cfg->hot = (p & (P_HOT | P_PARKED)) != 0;
+    if (p & P_PARKED)
+        cfg->hot_spin_us = WAKE_SPIN_US;
 }
 
 static void pool_for(const bench_ctx *c)
@@ -251,6 +268,14 @@ static int restore_call_sample(bench_ctx *c, uint64_t *ns)
     return rc;
 }
 
+/* The first call to a hot sandbox whose guest has parked: what waking it costs. */
+static int wake_sample(bench_ctx *c, uint64_t *ns)
+{
+    struct timespec parked = {0, WAKE_SLEEP_US * 1000L};
+    nanosleep(&parked, NULL);
+    return nop_sample(c, ns);
+}
+
 /* Interrupt latency: a thread lets Spin run for a millisecond, then interrupts it; the sample
  * is the time from hl_interrupt to the call's return. */
 typedef struct interrupter {
@@ -337,5 +362,17 @@ const bench_op bench_lib_ops[] = {
         "peer.posix_spawn", 10000, 200, P_RESET, setup_sandbox, echo_sample),
     ROW("interrupt.latency", "interrupt latency: hl_interrupt -> spinning call returns",
         "floor.exit", NULL, 300, 10, 0, setup_snapshot, interrupt_sample),
+    /* Hot sandboxes: the guest waits for calls spinning on the doorbell page, so a call is a
+     * round trip through shared memory (floor.shm), not an exit; a restore parks the guest first
+     * and the call after it wakes it with a KVM_RUN (floor.exit). */
+    ROW("hot.nop", "hot: call Nop(): no arguments", "floor.shm", NULL, 20000, 400, P_HOT,
+        setup_sandbox, nop_sample),
+    ROW("hot.echo", "hot: call Echo(\"" ECHO_TEXT "\")", "floor.shm", "peer.posix_spawn", 20000,
+        400, P_HOT, setup_sandbox, echo_sample),
+    ROW("hot.host", "hot: call CallHost(): one host call inside", "floor.shm", NULL, 20000, 400,
+        P_HOT, setup_sandbox, host_call_sample),
+    ROW("hot.restore_call", "hot: restore + call Echo (fresh execution per request)", "floor.exit",
+        "peer.posix_spawn", 10000, 200, P_HOT, setup_snapshot, restore_call_sample),
+    ROW("hot.wake", WAKE_LABEL, "floor.exit", NULL, 1000, 20, P_PARKED, setup_sandbox, wake_sample),
 };
 const size_t bench_nlib_ops = sizeof bench_lib_ops / sizeof bench_lib_ops[0];

@@ -1,6 +1,6 @@
 /* report.c: hl-bench's output: the table for people, JSON for machines, and the targets (from
- * issues 3 and 5) each judged PASS or MISS with its margin. Reporting only: a miss is not an
- * error. */
+ * issues 3 and 5, and the hot sandboxes' issue) each judged PASS or MISS with its margin, or not
+ * judged when the machine cannot mean it (SKIP). Reporting only: a miss is not an error. */
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -8,7 +8,10 @@
 #include "bench.h"
 
 /* A target: median(a) / median(b) <= limit, or with `times_cheaper`, median(b) / median(a) >=
- * limit; with c, b's median is median(b) + c_weight * median(c). */
+ * limit; with c, b's median is median(b) + c_weight * median(c). Without b, an absolute one:
+ * median(a) <= limit nanoseconds. A target with `spins` compares rows where one side spins
+ * waiting for the other, which means nothing unless each side has a CPU of its own: with fewer
+ * than BENCH_SPIN_CPUS usable CPUs it is not judged. */
 typedef struct target {
     const char *text;
     const char *a, *b;
@@ -16,48 +19,75 @@ typedef struct target {
     bool times_cheaper;
     const char *c;
     double c_weight;
+    bool spins;
 } target;
 
 static const target targets[] = {
     {"guest call (no arguments) <= 1.15x the CPL3 exit floor", "call.nop", "floor.exit", 1.15, 0,
-     NULL, 0},
-    {"call with one host call <= 2.2x the exit floor", "call.host", "floor.exit", 2.2, 0, NULL, 0},
+     NULL, 0, 0},
+    {"call with one host call <= 2.2x the exit floor", "call.host", "floor.exit", 2.2, 0, NULL, 0,
+     0},
     {"cold create (pool off) <= 1.3x bare VM create + set up + first run", "create.cold",
-     "floor.vm_cold", 1.3, 0, NULL, 0},
+     "floor.vm_cold", 1.3, 0, NULL, 0, 0},
     {"restore + call cheaper than posix_spawn + wait (< 1x)", "restore.call", "peer.posix_spawn",
-     1.0, 0, NULL, 0},
+     1.0, 0, NULL, 0, 0},
     {"destroy (pool on) blocks no longer than bare VM teardown (<= 1x)", "destroy.pool",
-     "floor.vm_destroy", 1.0, 0, NULL, 0},
+     "floor.vm_destroy", 1.0, 0, NULL, 0, 0},
     {"restore of 64 MiB after a 4-page call >= 50x cheaper than memcpy 64 MiB", "restore.pages_4",
-     "reference.memcpy_64m", 50, 1, NULL, 0},
+     "reference.memcpy_64m", 50, 1, NULL, 0, 0},
     {"create from snapshot < 1/3 of cold create, default config (VM pool on)", "create.snapshot",
-     "create.cold_pool", 1.0 / 3, 0, NULL, 0},
+     "create.cold_pool", 1.0 / 3, 0, NULL, 0, 0},
     {"create from snapshot < 1/3 of cold create, both with the VM pool off",
-     "create.snapshot_nopool", "create.cold", 1.0 / 3, 0, NULL, 0},
+     "create.snapshot_nopool", "create.cold", 1.0 / 3, 0, NULL, 0, 0},
     {"create from snapshot (recycled VM) < 1/4 of bare VM + vCPU create", "create.snapshot",
-     "floor.vm_create", 0.25, 0, NULL, 0},
+     "floor.vm_create", 0.25, 0, NULL, 0, 0},
     {"JS fresh request <= 0.3x quickjs-emscripten's new runtime + context", "js.fresh",
-     "js.peer.qjs_emscripten", 0.3, 0, NULL, 0},
+     "js.peer.qjs_emscripten", 0.3, 0, NULL, 0, 0},
     {"JS fresh request <= 0.2x Node's vm.createContext + run", "js.fresh", "js.peer.node_vm", 0.2,
-     0, NULL, 0},
+     0, NULL, 0, 0},
     {"JS handler call <= native in-process call + 1.2x the exit floor", "js.call", "js.native.call",
-     1.0, 0, "floor.exit", 1.2},
+     1.0, 0, "floor.exit", 1.2, 0},
+    {"hot call (no arguments) <= 1 us median", "hot.nop", NULL, 1000, 0, NULL, 0, 1},
+    {"hot call (no arguments) <= 10x the shared-memory round trip floor", "hot.nop", "floor.shm",
+     10, 0, NULL, 0, 1},
+    {"hot call with one host call <= 2 us median", "hot.host", NULL, 2000, 0, NULL, 0, 1},
+    {"parked hot sandbox's first call <= 1.2x a cold sandbox's call", "hot.wake", "call.nop", 1.2,
+     0, NULL, 0, 1},
 };
 #define NTARGETS (sizeof targets / sizeof targets[0])
 
-/* The target's ratio in *value and whether it passes; -1 when either side was not measured. */
+static bool measured(const bench_result *r)
+{
+    return r && !r->failed && r->median > 0;
+}
+
+/* The target's ratio (or, without b, a's median in ns) in *value and whether it passes; -1 when
+ * a row it needs was not measured. */
 static int judge(const bench_run *run, const target *t, double *value, bool *pass)
 {
-    const bench_result *a = bench_find(run, t->a), *b = bench_find(run, t->b);
+    const bench_result *a = bench_find(run, t->a), *b = t->b ? bench_find(run, t->b) : NULL;
     const bench_result *c = t->c ? bench_find(run, t->c) : NULL;
-    if (!a || !b || a->failed || b->failed || a->median <= 0 || b->median <= 0)
+    if (!measured(a) || (t->b && !measured(b)) || (t->c && !measured(c)))
         return -1;
-    if (t->c && (!c || c->failed || c->median <= 0))
-        return -1;
+    if (!t->b) {
+        *value = a->median;
+        *pass = *value <= t->limit;
+        return 0;
+    }
     double base = b->median + (c ? t->c_weight * c->median : 0);
     *value = t->times_cheaper ? base / a->median : a->median / base;
     *pass = t->times_cheaper ? *value >= t->limit : *value <= t->limit;
     return 0;
+}
+
+/* Why the target is not judged on this machine, or NULL. */
+static const char *not_judged(const bench_run *run, const target *t)
+{
+    static char why[64];
+    if (!t->spins || run->cpus >= BENCH_SPIN_CPUS)
+        return NULL;
+    snprintf(why, sizeof why, "needs %d CPUs, this process may use %u", BENCH_SPIN_CPUS, run->cpus);
+    return why;
 }
 
 /* How far from the limit, in percent of it: headroom when passing, shortfall otherwise. */
@@ -82,7 +112,8 @@ void bench_select_target_bases(bench_run *run)
 {
     for (size_t i = 0; i < NTARGETS; i++)
         if (bench_selected(run, targets[i].a)) {
-            bench_select(run, targets[i].b);
+            if (targets[i].b)
+                bench_select(run, targets[i].b);
             if (targets[i].c)
                 bench_select(run, targets[i].c);
         }
@@ -162,6 +193,10 @@ static const char *group_of(const char *id)
         return "floors (own raw-KVM code and memcpy, same run)";
     if (strncmp(id, "peer.", 5) == 0)
         return "peer (process sandbox)";
+    if (strncmp(id, "hot.", 4) == 0)
+        return "libhyperlight, hot sandboxes (cfg.hot: calls through shared memory)";
+    if (strncmp(id, "js.", 3) == 0)
+        return "JavaScript (libhyperlight_js, native QuickJS floors, JS peers)";
     return "libhyperlight";
 }
 
@@ -234,6 +269,22 @@ static void print_tput(FILE *f, const bench_run *run)
     }
 }
 
+static void print_hot_tput(FILE *f, const bench_run *run)
+{
+    const bench_hot_tput *h = &run->hot_tput;
+    if (!h->ran)
+        return;
+    fprintf(f, "\n-- calls per second, one hot sandbox (Nop; a cold sandbox in the same rounds)\n");
+    if (h->failed) {
+        fprintf(f, "ERROR: %s\n", h->error);
+        return;
+    }
+    fprintf(f, "hot: %9.0f calls/s   cold %9.0f calls/s   %.2fx cold%s\n", h->hot_calls_per_s,
+            h->cold_calls_per_s, h->hot_calls_per_s / h->cold_calls_per_s,
+            run->cpus < BENCH_SPIN_CPUS ? "   (one CPU: the vCPU thread and the caller take turns)"
+                                        : "");
+}
+
 static void print_js_tput(FILE *f, const bench_run *run)
 {
     if (!run->js_ntput)
@@ -298,12 +349,20 @@ static void print_targets(FILE *f, const bench_run *run)
         if (!header)
             fprintf(f, "\n-- targets (medians; reporting only, a miss is not an error)\n");
         header = true;
+        const char *why = not_judged(run, t);
+        if (why) {
+            fprintf(f, "SKIP  %-72s not judged: %s\n", t->text, why);
+            continue;
+        }
         if (judge(run, t, &v, &pass)) {
             fprintf(f, "----  %-72s not measured\n", t->text);
             continue;
         }
         char value[32], margin[64];
-        fmt_ratio(value, sizeof value, v);
+        if (t->b)
+            fmt_ratio(value, sizeof value, v);
+        else
+            fmt_time(value, sizeof value, v);
         fmt_margin(margin, sizeof margin, t, v, pass);
         fprintf(f, "%s  %-72s %7s  %s\n", pass ? "PASS" : "MISS", t->text, value, margin);
     }
@@ -313,10 +372,11 @@ void bench_print_table(FILE *f, const bench_run *run)
 {
     char m[256];
     machine(m, sizeof m);
-    fprintf(f, "hl-bench %s on %s\n%s run, %u round(s), %.1f s\n\n", hl_version(), m,
-            run->opt.quick ? "quick" : "full", run->opt.rounds, run->seconds);
+    fprintf(f, "hl-bench %s on %s\n%s run, %u round(s), %.1f s, %u usable CPU(s)\n\n", hl_version(),
+            m, run->opt.quick ? "quick" : "full", run->opt.rounds, run->seconds, run->cpus);
     print_rows(f, run);
     print_tput(f, run);
+    print_hot_tput(f, run);
     print_memory(f, run);
     print_js_tput(f, run);
     print_js_memory(f, run);
@@ -408,6 +468,21 @@ static void json_tput(FILE *f, const char *name, const bench_tput *tput, size_t 
     fprintf(f, "%s],\n", ntput ? "\n  " : "");
 }
 
+static void json_hot_tput(FILE *f, const bench_hot_tput *h)
+{
+    fprintf(f, "  \"hot_throughput\": ");
+    if (!h->ran)
+        fprintf(f, "null");
+    else if (h->failed) {
+        fprintf(f, "{\"error\": ");
+        json_str(f, h->error);
+        fputc('}', f);
+    } else
+        fprintf(f, "{\"hot_calls_per_s\": %.1f, \"cold_calls_per_s\": %.1f}", h->hot_calls_per_s,
+                h->cold_calls_per_s);
+    fprintf(f, ",\n");
+}
+
 static void json_memory(FILE *f, const char *name, const bench_memory *m)
 {
     fprintf(f, "  \"%s\": ", name);
@@ -441,10 +516,18 @@ static void json_targets(FILE *f, const bench_run *run)
         fprintf(f, ", \"row\": ");
         json_str(f, t->a);
         fprintf(f, ", \"base\": ");
-        json_str(f, t->b);
-        fprintf(f, ", \"limit\": %.4f, \"times_cheaper\": %s", t->limit,
-                t->times_cheaper ? "true" : "false");
-        if (judge(run, t, &v, &pass))
+        if (t->b)
+            json_str(f, t->b);
+        else
+            fputs("null", f); /* an absolute limit, in ns */
+        fprintf(f, ", \"limit\": %.4f, \"limit_unit\": \"%s\", \"times_cheaper\": %s", t->limit,
+                t->b ? "ratio" : "ns", t->times_cheaper ? "true" : "false");
+        const char *why = not_judged(run, t);
+        if (why) {
+            fprintf(f, ", \"status\": \"not judged\", \"reason\": ");
+            json_str(f, why);
+            fputc('}', f);
+        } else if (judge(run, t, &v, &pass))
             fprintf(f, ", \"status\": \"not measured\"}");
         else
             fprintf(f, ", \"value\": %.4f, \"status\": \"%s\", \"margin_pct\": %.1f}", v,
@@ -461,10 +544,14 @@ void bench_print_json(FILE *f, const bench_run *run)
     json_str(f, hl_version());
     fprintf(f, ",\n  \"machine\": ");
     json_str(f, m);
-    fprintf(f, ",\n  \"quick\": %s, \"rounds\": %u, \"iterations\": %u, \"seconds\": %.2f,\n",
-            run->opt.quick ? "true" : "false", run->opt.rounds, run->opt.iterations, run->seconds);
+    fprintf(f,
+            ",\n  \"usable_cpus\": %u, \"quick\": %s, \"rounds\": %u, \"iterations\": %u, "
+            "\"seconds\": %.2f,\n",
+            run->cpus, run->opt.quick ? "true" : "false", run->opt.rounds, run->opt.iterations,
+            run->seconds);
     json_rows(f, run);
     json_tput(f, "throughput", run->tput, run->ntput);
+    json_hot_tput(f, &run->hot_tput);
     json_memory(f, "memory", &run->mem);
     json_tput(f, "js_throughput", run->js_tput, run->js_ntput);
     json_memory(f, "js_memory", &run->js_mem);

@@ -35,6 +35,10 @@ static const char usage[] =
     "  --gdb PORT             wait before the JS guest's first instruction for gdb on\n"
     "                         127.0.0.1:PORT (gdb js.elf -ex 'target remote :PORT'; js.elf is\n"
     "                         the JS guest with its symbols, docs/DEBUGGING.md)\n"
+    "  --hot                  run a hot sandbox: its vCPU keeps running on its own thread and\n"
+    "                         takes calls through shared memory, without VM exits (docs/HOT.md)\n"
+    "  --hot-spin-us N        how long a hot guest spins for an answer before parking\n"
+    "                         (default 200)\n"
     "  -h, --help             show this help\n"
     "  --version              show the version\n"
     "\n"
@@ -74,7 +78,9 @@ enum {
     OPT_SNAP,
     OPT_VER,
     OPT_CORE,
-    OPT_GDB
+    OPT_GDB,
+    OPT_HOT,
+    OPT_HOT_SPIN,
 };
 
 static int parse_size_option(const char *arg, size_t *out)
@@ -109,6 +115,13 @@ static int parse_option(int c, const char *arg, options *o)
         return arg[0] ? 0 : usage_error("%s", "empty --core-dir");
     case OPT_GDB:
         return hl_cli_parse_port(arg, &o->cfg.gdb_port) ? usage_error("bad port '%s'", arg) : 0;
+    case OPT_HOT:
+        o->cfg.hot = true;
+        return 0;
+    case OPT_HOT_SPIN:
+        return hl_cli_parse_u32(arg, &o->cfg.hot_spin_us) || !o->cfg.hot_spin_us
+                   ? usage_error("bad spin time '%s'", arg)
+                   : 0;
     default:
         return EXIT_USAGE;
     }
@@ -128,6 +141,8 @@ static int parse_args(int argc, char **argv, options *o)
         {"eval", required_argument, 0, 'e'},
         {"core-dir", required_argument, 0, OPT_CORE},
         {"gdb", required_argument, 0, OPT_GDB},
+        {"hot", no_argument, 0, OPT_HOT},
+        {"hot-spin-us", required_argument, 0, OPT_HOT_SPIN},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, OPT_VER},
         {0, 0, 0, 0},

@@ -37,6 +37,9 @@ static const char usage[] =
     "  --gdb PORT          wait before the guest's first instruction for gdb on\n"
     "                      127.0.0.1:PORT (gdb GUEST.elf -ex 'target remote :PORT'); no time\n"
     "                      limit applies then\n"
+    "  --hot               run a hot sandbox: its vCPU keeps running on its own thread and takes\n"
+    "                      requests through shared memory, without VM exits (docs/HOT.md)\n"
+    "  --hot-spin-us N     how long a hot guest spins for an answer before parking (default 200)\n"
     "  -h, --help          show this help\n"
     "  --version           show the version\n"
     "\n"
@@ -144,6 +147,8 @@ static int parse_options(int argc, char **argv, run_options *o, int *exit_now)
                                          {"log-level", required_argument, 0, 'L'},
                                          {"core-dir", required_argument, 0, 'C'},
                                          {"gdb", required_argument, 0, 'G'},
+                                         {"hot", no_argument, 0, 'X'},
+                                         {"hot-spin-us", required_argument, 0, 'Y'},
                                          {"help", no_argument, 0, 'h'},
                                          {"version", no_argument, 0, 'V'},
                                          {0, 0, 0, 0}};
@@ -176,6 +181,12 @@ static int parse_options(int argc, char **argv, run_options *o, int *exit_now)
             break;
         case 'G':
             bad = hl_cli_parse_port(optarg, &cfg->gdb_port);
+            break;
+        case 'X':
+            cfg->hot = true;
+            break;
+        case 'Y':
+            bad = hl_cli_parse_u32(optarg, &cfg->hot_spin_us);
             break;
         case 'W':
             o->save_snapshot = optarg;

@@ -15,7 +15,7 @@ _Noreturn static void abort_with(int32_t code, const char *fmt, va_list ap)
     if (panic && size)
         vsnprintf(panic, size, fmt, ap);
     for (;;)
-        hlg__exit(HL_ABI_PORT_ABORT, (uint32_t)code); /* the host never resumes an abort */
+        hlg__port_out(HL_ABI_PORT_ABORT, (uint32_t)code); /* the host never resumes an abort */
 }
 
 void hlg_abort(int32_t code, const char *fmt, ...)

@@ -18,7 +18,6 @@
 /* The PEB as the host wrote it, copied at start-up. */
 extern hl_abi_peb hlg__peb;
 
-/* Leaves the VM through `port` with a 32-bit value; returns when the host resumes us. */
 /* The flags the ABI gives guest code (docs/ABI.md): DF clear (string instructions go up) and AC
  * clear (misaligned accesses never raise #AC, even on hosts that honour their own CR0.AM). Run
  * when a call arrives and after the guest's function returns, whatever that function set. TF is
@@ -34,10 +33,15 @@ static inline void hlg__reset_user_flags(void)
                      : "cc", "memory");
 }
 
-static inline void hlg__exit(uint8_t port, uint32_t value)
+/* Leaves the VM through `port` with a 32-bit value; returns when the host resumes us. */
+static inline void hlg__port_out(uint8_t port, uint32_t value)
 {
     __asm__ volatile("outl %0, %w1" : : "a"(value), "Nd"((uint16_t)port) : "memory");
 }
+
+/* Makes a request of the host through `port` and returns when the host has answered: with `out`,
+ * or in a hot sandbox through the doorbell without leaving the VM (doorbell.c). */
+void hlg__exit(uint8_t port, uint32_t value);
 
 /* Output stack: start a message in the free space, then push what was written. */
 void hlg__out_begin(hl__wire_writer *w);

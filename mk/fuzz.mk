@@ -1,8 +1,9 @@
 # fuzz.mk: clang libFuzzer targets for every decoder of guest- or user-supplied bytes (tests/fuzz/):
 # wire (common/wire.c), bstack (src/bstack.c), elf (src/elf.c), snapshot (hl_snapshot_load), args
 # (cli/args.c), js (JavaScript sandboxes: js/host with the JS guest, and its decoder of the
-# guest's error replies; without /dev/kvm, hl_js_new's checks) and gdb (src/gdb_proto.c: what a
-# debugger sends a gdb stub). Built with clang, ASan and UBSan in build-fuzz/, apart from build*/;
+# guest's error replies; without /dev/kvm, hl_js_new's checks), gdb (src/gdb_proto.c: what a
+# debugger sends a gdb stub) and doorbell (src/doorbell.c: what a hot guest writes to its doorbell
+# while the host looks). Built with clang, ASan and UBSan in build-fuzz/, apart from build*/;
 # js also embeds the JS guest image that `make` builds in $(B)/js/.
 #   make fuzz                  builds them and runs each for FUZZ_SECONDS (default 60) on a scratch
 #                              copy of tests/fuzz/corpus/<target>/ (the repository is not touched)
@@ -20,7 +21,7 @@
 FUZZ_B := build-fuzz
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := wire bstack elf snapshot args js gdb
+FUZZ_TARGETS := wire bstack elf snapshot args js gdb doorbell
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -D_GNU_SOURCE \
                -DHL_BUILDING_LIBRARY -Iinclude -iquote src -iquote common -iquote cli \

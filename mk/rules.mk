@@ -129,6 +129,8 @@ check-layers: $(LIB_OBJ)
 
 test: all $(UNIT_TESTS) $(KVM_TESTS) check-layers
 	@$(TEST_ENV) tests/run.sh $(UNIT_TESTS) $(KVM_TESTS)
+	@echo "== the call suites again, with hot sandboxes (HL_TEST_HOT=1)"
+	@$(TEST_ENV) HL_TEST_HOT=1 tests/run.sh $(HOT_TESTS)
 
 unit-test: $(UNIT_TESTS)
 	@$(TEST_ENV) tests/run.sh $(UNIT_TESTS)

@@ -22,6 +22,8 @@ vm-test:
 	    'export TMPDIR=/dev/shm # a tmpfs (the host /tmp comes over 9p, which has no FIFOs)' \
 	    'export HL_TEST_JS_SANDBOXES=$(VM_JS_SANDBOXES)' \
 	    'tests/run.sh $(VM_B)/tests/kvm_test_*; rc=$$?' \
+	    'echo "== the call suites again, with hot sandboxes (HL_TEST_HOT=1; one vCPU: every request parks)"' \
+	    'HL_TEST_HOT=1 tests/run.sh $(HOT_VM_SUITES:%=$(VM_B)/tests/kvm_test_%) || rc=1' \
 	    'echo "== examples/json: cJSON in a sandbox"' \
 	    '$(VM_B)/bin/json_host $(VM_B)/guests/json_guest.elf || rc=1' \
 	    'echo "== examples/js: a JS sandbox host"' \

@@ -17,6 +17,7 @@ HL_API void hl_config_init(hl_config *cfg)
         .log_fn = NULL,
         .log_user = NULL,
         .memory_limit = HL_DEFAULT_MEMORY_LIMIT,
+        .hot_spin_us = HL_DEFAULT_HOT_SPIN_US,
     };
 }
 
@@ -30,9 +31,11 @@ static int range(const char *field, unsigned long long v, unsigned long long lo,
 
 int hl__config_check_debug(const hl_config *cfg)
 {
-    for (size_t i = 0; i < sizeof cfg->reserved16 / sizeof cfg->reserved16[0]; i++)
-        if (cfg->reserved16[i])
-            return hl__fail(HL_ECONFIG, "config reserved16[%zu] is not 0", i);
+    if (cfg->reserved8)
+        return hl__fail(HL_ECONFIG, "config reserved8 is not 0");
+    if (cfg->hot && cfg->gdb_port)
+        return hl__fail(HL_ECONFIG, "config hot and gdb_port do not go together (a debugger "
+                                    "stops the guest; a hot sandbox keeps it running)");
     if (cfg->core_dir && !cfg->core_dir[0])
         return hl__fail(HL_ECONFIG, "config core_dir is empty (NULL means no core files)");
     return 0;
@@ -53,6 +56,8 @@ int hl__config_check(const hl_config *cfg)
         rc = range("log_level", (unsigned)cfg->log_level, HL_LOG_OFF, HL_LOG_TRACE);
     if (!rc)
         rc = range("memory_limit", cfg->memory_limit, HL_MIN_MEMORY_LIMIT, HL_MAX_GUEST_MEMORY);
+    if (!rc && cfg->hot)
+        rc = range("hot_spin_us", cfg->hot_spin_us, 1, HL_MAX_HOT_SPIN_US);
     if (!rc)
         rc = hl__config_check_debug(cfg);
     for (size_t i = 0; !rc && i < sizeof cfg->reserved / sizeof cfg->reserved[0]; i++)

@@ -45,7 +45,7 @@ static void write_tss(uint8_t *tss, const hl__layout *l)
     memcpy(tss + X86_TSS_IOMAP_BASE, &iomap, 2);
     uint8_t *bitmap = tss + X86_TSS_SIZE;
     memset(bitmap, 0xff, IOMAP_BYTES);
-    for (unsigned port = HL_ABI_PORT_DONE; port < HL_ABI_PORT_ABORT + 4; port++)
+    for (unsigned port = HL_ABI_PORT_PARK; port < HL_ABI_PORT_ABORT + 4; port++)
         bitmap[port / 8] &= (uint8_t) ~(1u << (port % 8));
 }
 

@@ -77,6 +77,39 @@ int hl__mem_write_u64(hl__mem *m, hl_gpa gpa, uint64_t v)
     return hl__mem_write(m, gpa, &v, sizeof v);
 }
 
+static int shared_ok(const hl__mem *m, hl_gpa gpa, uint64_t n)
+{
+    return gpa % n == 0 && hl__mem_range_ok(m, gpa, n);
+}
+
+int hl__mem_load_shared_u64(const hl__mem *m, hl_gpa gpa, uint64_t *v)
+{
+    if (!shared_ok(m, gpa, sizeof *v))
+        return -1;
+    *v = __atomic_load_n((const uint64_t *)(m->base + gpa), __ATOMIC_ACQUIRE);
+    return 0;
+}
+
+int hl__mem_store_shared_u32(hl__mem *m, hl_gpa gpa, uint32_t v)
+{
+    if (!shared_ok(m, gpa, sizeof v))
+        return -1;
+    __atomic_store_n((uint32_t *)(m->base + gpa), v, __ATOMIC_RELEASE);
+    if (m->host_dirty)
+        mark_host_dirty(m, gpa, sizeof v);
+    return 0;
+}
+
+int hl__mem_store_shared_u64(hl__mem *m, hl_gpa gpa, uint64_t v)
+{
+    if (!shared_ok(m, gpa, sizeof v))
+        return -1;
+    __atomic_store_n((uint64_t *)(m->base + gpa), v, __ATOMIC_RELEASE);
+    if (m->host_dirty)
+        mark_host_dirty(m, gpa, sizeof v);
+    return 0;
+}
+
 uint8_t *hl__mem_setup_ptr(hl__mem *m, hl_gpa gpa, uint64_t n)
 {
     return hl__mem_range_ok(m, gpa, n) ? m->base + gpa : NULL;

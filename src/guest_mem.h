@@ -32,6 +32,14 @@ int hl__mem_write(hl__mem *m, hl_gpa gpa, const void *src, size_t n);
 int hl__mem_read_u64(const hl__mem *m, hl_gpa gpa, uint64_t *v);
 int hl__mem_write_u64(hl__mem *m, hl_gpa gpa, uint64_t v);
 
+/* Words of memory a running guest shares with the host (a hot sandbox's doorbell), 8-byte aligned
+ * (4 for a u32) and in range, else -1 without touching anything: a load is one atomic read whose
+ * value the caller validates and uses once; a store is atomic (release) and counts as a host
+ * write for restores. */
+int hl__mem_load_shared_u64(const hl__mem *m, hl_gpa gpa, uint64_t *v);
+int hl__mem_store_shared_u32(hl__mem *m, hl_gpa gpa, uint32_t v);
+int hl__mem_store_shared_u64(hl__mem *m, hl_gpa gpa, uint64_t v);
+
 /* Host pointer to [gpa, gpa + n), or NULL if out of range. Only for building memory before the
  * guest first runs (loader, page tables); never for reading guest-written data. */
 uint8_t *hl__mem_setup_ptr(hl__mem *m, hl_gpa gpa, uint64_t n);

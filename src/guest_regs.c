@@ -4,10 +4,13 @@
 #include <signal.h>
 
 #include "cpu.h"
+#include "hot.h"
 
 int hl__guest_regs(hl_sandbox *sb, hl__vcpu_regs *out)
 {
-    int rc = hl__vm_get_regs(sb->vm, out);
+    int rc = hl__hot_settle(sb); /* a hot guest's vCPU may be running */
+    if (!rc)
+        rc = hl__vm_get_regs(sb->vm, out);
     if (rc || !sb->fault_valid)
         return rc;
     const hl__exception_frame *f = &sb->fault;

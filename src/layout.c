@@ -15,9 +15,10 @@ static uint64_t round_up(uint64_t x, uint64_t a)
 static const char *const region_names[HL_R_COUNT] = {
     "PEB",          "host-function table",
     "input buffer", "output buffer",
-    "panic buffer", "image",
-    "heap",         "stack",
-    "system area",  "page tables",
+    "panic buffer", "doorbell",
+    "image",        "heap",
+    "stack",        "system area",
+    "page tables",
 };
 
 const char *hl__region_name(hl__region_id id)
@@ -91,7 +92,7 @@ static void place_page_tables(hl__layout *l, uint64_t *cursor)
 static uint64_t runtime_end(const hl_config *cfg)
 {
     return HL_PAGE * 2 + HL_HOST_FNS_SIZE + round_up(cfg->input_size, HL_PAGE) +
-           round_up(cfg->output_size, HL_PAGE) + HL_PANIC_SIZE;
+           round_up(cfg->output_size, HL_PAGE) + HL_PANIC_SIZE + HL_DOORBELL_SIZE;
 }
 
 int hl__layout_build(const hl_config *cfg, uint64_t image_gpa, uint64_t image_size, hl__layout *out)
@@ -104,6 +105,7 @@ int hl__layout_build(const hl_config *cfg, uint64_t image_gpa, uint64_t image_si
     place(&l, HL_R_INPUT, &cursor, round_up(cfg->input_size, HL_PAGE));
     place(&l, HL_R_OUTPUT, &cursor, round_up(cfg->output_size, HL_PAGE));
     place(&l, HL_R_PANIC, &cursor, HL_PANIC_SIZE);
+    place(&l, HL_R_DOORBELL, &cursor, HL_DOORBELL_SIZE);
     if (image_gpa < cursor || image_gpa % HL_PAGE || image_size % HL_PAGE || !image_size ||
         image_gpa > HL_MAX_GUEST_MEMORY || image_size > HL_MAX_GUEST_MEMORY)
         return hl__fail(HL_ECONFIG, "image at 0x%llx (+0x%llx) does not fit the layout",

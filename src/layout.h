@@ -12,6 +12,7 @@
 #define HL_PAGE ((uint64_t)HL_ABI_PAGE_SIZE)
 #define HL_HOST_FNS_SIZE (64ull * 1024) /* host-function table region */
 #define HL_PANIC_SIZE HL_PAGE
+#define HL_DOORBELL_SIZE HL_PAGE
 #define HL_KSTACK_SIZE (2 * HL_PAGE)
 
 /* Regions in address order. Page 0 is never mapped (null pointers fault). */
@@ -21,6 +22,7 @@ typedef enum hl__region_id {
     HL_R_INPUT,    /* user RW NX */
     HL_R_OUTPUT,   /* user RW NX */
     HL_R_PANIC,    /* user RW NX */
+    HL_R_DOORBELL, /* user RW NX: one page, hl_abi_doorbell (hot sandboxes) */
     HL_R_IMAGE,    /* the ELF, each page with its segment's permissions; holes not present */
     HL_R_HEAP,     /* user RW NX */
     HL_R_STACK,    /* user RW NX; one not-present guard page below and one above */

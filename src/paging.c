@@ -57,6 +57,7 @@ uint64_t hl__paging_flags(const hl__layout *l, const hl__elf *elf, hl_gpa gpa)
     case HL_R_INPUT:
     case HL_R_OUTPUT:
     case HL_R_PANIC:
+    case HL_R_DOORBELL:
     case HL_R_HEAP:
     case HL_R_STACK:
         return USER_RW;

@@ -7,9 +7,10 @@
 
 #include "bstack.h"
 #include "core.h"
-#include "gdb_stub.h"
 #include "cpu.h"
 #include "error.h"
+#include "gdb_stub.h"
+#include "hot.h"
 #include "wire.h"
 #include "x86.h"
 
@@ -267,7 +268,7 @@ static int run_once(hl_sandbox *sb, hl__exit *e, int *taken)
     if (!rc && sb->gdb)
         rc = hl__gdb_before_run(sb);
     if (!rc)
-        rc = hl__vm_run(sb->vm, e);
+        rc = sb->cfg.hot ? hl__hot_run(sb, e) : hl__vm_run(sb->vm, e);
     if (!rc && sb->gdb)
         rc = hl__gdb_after_run(sb, e, taken);
     return rc;
@@ -299,18 +300,41 @@ static int check_cookie(hl_sandbox *sb)
     return 0;
 }
 
-int hl__run_until_done(hl_sandbox *sb)
+/* The thread that runs the vCPU, which the timer and interrupts signal. */
+static int vcpu_tid(hl_sandbox *sb, pid_t *tid)
 {
-    pid_t tid = hl__gettid(); /* the thread the timer and interrupts signal */
-    if (hl__kick_ready())     /* hl_interrupt needs it even without a time limit */
+    if (hl__kick_ready()) /* hl_interrupt needs it even without a time limit */
         return hl__fail(HL_ESIGNAL, "signal SIGRTMIN+5 has another handler; time limits and "
                                     "hl_interrupt need it");
-    /* no time limit while a debugger may hold the guest stopped */
-    int rc = hl__timer_arm(&sb->timer, sb->gdb ? 0 : sb->cfg.time_limit_ms, tid);
+    if (sb->cfg.hot)
+        return hl__hot_begin(sb, tid);
+    *tid = hl__gettid();
+    return 0;
+}
+
+/* The call's time limit: a timer that kicks KVM_RUN on the calling thread, or, for a hot sandbox,
+ * whose caller waits in slices and looks at the clock itself, only a deadline. None while a
+ * debugger may hold the guest stopped. */
+static int start_time_limit(hl_sandbox *sb, pid_t tid)
+{
+    uint32_t ms = sb->gdb ? 0 : sb->cfg.time_limit_ms;
+    if (!sb->cfg.hot)
+        return hl__timer_arm(&sb->timer, ms, tid);
+    hl__timer_deadline(&sb->timer, ms);
+    return 0;
+}
+
+int hl__run_until_done(hl_sandbox *sb)
+{
+    pid_t tid;
+    int rc = vcpu_tid(sb, &tid);
+    if (!rc)
+        rc = start_time_limit(sb, tid);
     if (rc)
         return rc;
     sb->fault_valid = 0;
-    int was_blocked = hl__kick_unblock(); /* interrupts and the timer must reach KVM_RUN */
+    /* interrupts and the timer must reach KVM_RUN (a hot sandbox's runs on its own thread) */
+    int was_blocked = sb->cfg.hot ? 0 : hl__kick_unblock();
     hl__interrupt_begin(sb->interrupt, sb->vm, tid);
     rc = run_loop(sb);
     if (rc && sb->gdb)
@@ -323,5 +347,7 @@ int hl__run_until_done(hl_sandbox *sb)
     hl__kick_reblock(was_blocked);
     if (!rc)
         rc = check_cookie(sb);
+    if (rc && sb->cfg.hot)
+        hl__hot_halt(sb); /* the guest may still be running */
     return hl__core_after_run(sb, rc);
 }

@@ -150,6 +150,7 @@ static int write_peb(hl_sandbox *sb, const hl__elf *elf, uint64_t seed)
     peb.heap.size = heap_left(l, elf);
     peb.stack = abi_region(l, HL_R_STACK);
     peb.image = abi_region(l, HL_R_IMAGE);
+    peb.doorbell = abi_region(l, HL_R_DOORBELL);
     return hl__mem_write(&sb->mem, l->r[HL_R_PEB].gpa, &peb, sizeof peb) ? HL_ECONFIG : 0;
 }
 

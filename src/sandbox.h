@@ -29,6 +29,15 @@ typedef enum hl__state {
     HL_STATE_READY,         /* init done: calls allowed */
 } hl__state;
 
+/* A hot sandbox's transport (hot.c): its vCPU thread and where the doorbell's requests stand. */
+typedef struct hl__hot {
+    struct hl__vcpu_thread *thread; /* NULL until a hot sandbox first runs */
+    uint32_t served;                /* number of the last doorbell request the host took */
+    int answered;                   /* and whether it has answered it */
+    uint64_t spin_ns;               /* how long each side spins: cfg.hot_spin_us, or 0 on one CPU */
+    uint64_t spin_tsc;              /* the same in guest TSC ticks (the doorbell's spin_tsc) */
+} hl__hot;
+
 /* Every field must be safe to destroy when zero: constructors call hl_sandbox_destroy on a
  * half-built sandbox. */
 struct hl_sandbox {
@@ -67,6 +76,7 @@ struct hl_sandbox {
     char name[64];             /* the guest's name in core files: its ELF's base name, or "guest" */
     char *core_dir;            /* owned copy of cfg.core_dir (which points to it), or NULL */
     struct hl__gdb *gdb;       /* the gdb stub when cfg.gdb_port is set (gdb_stub.c) */
+    hl__hot hot;               /* cfg.hot: the vCPU thread and the doorbell (hot.c) */
 };
 
 /* Creates the host-side parts of a sandbox whose memory is mapped: its interrupt handle, the

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "error.h"
 #include "gdb_stub.h"
+#include "hot.h"
 #include "sandbox.h"
 #include "snapshot.h"
 
@@ -93,6 +94,7 @@ HL_API void hl_sandbox_destroy(hl_sandbox *sb)
     for (size_t i = 0; i < sb->nparam_lists; i++)
         free(sb->param_lists[i]);
     free(sb->param_lists);
+    hl__hot_release(sb); /* the vCPU thread ends before its VM is pooled */
     hl__vm_release(sb->vm, &sb->mem);
     hl__timer_destroy(&sb->timer);
     hl__dirty_free(&sb->dirty);

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "hyperlight/abi.h"
 #include "fileio.h"
+#include "hot.h"
 #include "sandbox.h"
 
 #define PAGE HL_ABI_PAGE_SIZE
@@ -53,7 +54,9 @@ static int capture_memory(const hl_sandbox *sb, hl_snapshot *s)
 
 static int capture(hl_sandbox *sb, hl_snapshot *s)
 {
-    int rc = capture_memory(sb, s);
+    int rc = hl__hot_settle(sb); /* a hot guest parks first */
+    if (!rc)
+        rc = capture_memory(sb, s);
     if (!rc)
         rc = hl__vm_save_state(sb->vm, &s->cpu); /* RIP past the park's `out DONE` */
     if (!rc)
@@ -68,6 +71,7 @@ static int capture(hl_sandbox *sb, hl_snapshot *s)
     s->cfg.log_user = NULL;
     s->cfg.core_dir = NULL;
     s->cfg.gdb_port = 0;
+    s->cfg.hot = 0;
     s->guest_id = sb->guest_id;
     s->entry = sb->entry;
     s->load_bias = sb->load_bias;
@@ -137,6 +141,7 @@ static int replace_tainted_vm(hl_sandbox *sb)
     int rc = hl__vm_create(sb->mem.base, sb->mem.size, &vm);
     if (rc)
         return rc;
+    hl__hot_release(sb); /* its thread runs the old vCPU */
     hl__vm_destroy(sb->vm);
     sb->vm = vm;
     return 0;
@@ -180,9 +185,11 @@ static int restore(hl_sandbox *sb, hl_snapshot *s)
     if (!rc)
         rc = check_fits(sb, s);
     if (rc)
-        return rc; /* refused before anything changed: the sandbox stays as it was */
+        return rc;           /* refused before anything changed: the sandbox stays as it was */
+    rc = hl__hot_settle(sb); /* a hot guest parks (or is stopped) first */
     int fresh_vcpu = hl__vm_tainted(sb->vm);
-    rc = replace_tainted_vm(sb);
+    if (!rc)
+        rc = replace_tainted_vm(sb);
     if (!rc)
         rc = restore_memory(sb, s);
     if (!rc) /* FPU: the guest reloads it from memory; a fresh vCPU needs it loaded */
@@ -193,6 +200,7 @@ static int restore(hl_sandbox *sb, hl_snapshot *s)
     memcpy(sb->cookie, s->cookie, sizeof sb->cookie);
     sb->poisoned = 0;
     sb->fault_valid = 0;
+    hl__hot_reset(sb);
     if (sb->state == HL_STATE_CREATED)
         sb->state = HL_STATE_READY;
     set_base(sb, s);
@@ -234,6 +242,8 @@ static void take_config(hl_sandbox *sb, const hl_config *cfg, const hl_snapshot 
     sb->cfg.reset_after_call = cfg->reset_after_call;
     sb->cfg.core_dir = cfg->core_dir;
     sb->cfg.gdb_port = cfg->gdb_port;
+    sb->cfg.hot = cfg->hot;
+    sb->cfg.hot_spin_us = cfg->hot_spin_us;
 }
 
 static int build_from(hl_sandbox *sb, hl_snapshot *s)
@@ -252,6 +262,8 @@ static int build_from(hl_sandbox *sb, hl_snapshot *s)
         rc = hl__dirty_reset(&sb->dirty, sb->vm, &sb->mem);
     if (!rc)
         use_fns_of(sb, s);
+    if (!rc)
+        hl__hot_reset(sb);
     return rc;
 }
 

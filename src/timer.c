@@ -99,6 +99,7 @@ pid_t hl__gettid(void)
 int hl__timer_arm(hl__timer *t, uint32_t ms, pid_t tid)
 {
     t->deadline_ns = 0;
+    t->armed = 0;
     if (ms == 0)
         return 0;
     if (!t->created || t->tid != tid) {
@@ -112,13 +113,21 @@ int hl__timer_arm(hl__timer *t, uint32_t ms, pid_t tid)
         t->deadline_ns = 0;
         return hl__fail(HL_ENOMEM, "timer_settime: %s", strerror(errno));
     }
+    t->armed = 1;
     return 0;
+}
+
+void hl__timer_deadline(hl__timer *t, uint32_t ms)
+{
+    t->armed = 0;
+    t->deadline_ns = ms ? hl__now_ns() + (uint64_t)ms * 1000000ull : 0;
 }
 
 void hl__timer_disarm(hl__timer *t)
 {
-    if (!t->deadline_ns)
+    if (!t->armed)
         return;
+    t->armed = 0;
     struct itimerspec off;
     memset(&off, 0, sizeof off);
     timer_settime(t->id, 0, &off, NULL);

@@ -12,6 +12,7 @@ typedef struct hl__timer {
     pid_t tid; /* thread the timer signals; re-targeted when the sandbox changes threads */
     int created;
     uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no limit */
+    int armed;            /* the POSIX timer runs (disarm stops it) */
 } hl__timer;
 
 /* The kick signal (SIGRTMIN+5): a no-op handler makes KVM_RUN return EINTR. hl__kick_ready
@@ -27,6 +28,10 @@ void hl__kick_reblock(int was_blocked);
 /* Starts a limit of ms milliseconds (0 = none) for the calling thread, whose kernel thread id is
  * tid. Returns 0, HL_ESIGNAL or HL_ENOMEM. */
 int hl__timer_arm(hl__timer *t, uint32_t ms, pid_t tid);
+
+/* A limit of ms milliseconds (0 = none) that sends no signal: for a caller that watches
+ * hl__timer_expired itself while it waits (a hot sandbox's). Makes no system call. */
+void hl__timer_deadline(hl__timer *t, uint32_t ms);
 
 /* The calling thread's kernel thread id (one system call). */
 pid_t hl__gettid(void);

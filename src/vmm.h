@@ -75,6 +75,11 @@ int hl__vm_dirty_clear(hl__vm *vm, const uint64_t *bitmap);
 /* Runs the vCPU until the next exit. Returns 0 with *exit filled, or HL_EKVM. */
 int hl__vm_run(hl__vm *vm, hl__exit *exit);
 
+/* Finishes the last exit's instruction (an OUT's RIP advance) without entering the guest, as
+ * saving, loading or pooling the vCPU does first; a hot sandbox's vCPU thread runs it itself, since
+ * KVM wants every run of a vCPU from one thread. Returns 0 or HL_EKVM (the vCPU is tainted). */
+int hl__vm_finish_exit(hl__vm *vm);
+
 /* Makes the next hl__vm_run return HL_EXIT_INTR at once (a running one needs a signal too);
  * callable from any thread. hl__vm_clear_kick undoes it. */
 void hl__vm_kick_flag(hl__vm *vm);

@@ -292,6 +292,11 @@ int hl__kvm_complete_io(hl__vm *vm)
     return 0;
 }
 
+int hl__vm_finish_exit(hl__vm *vm)
+{
+    return hl__kvm_complete_io(vm);
+}
+
 /* What a tenant can leave in a vCPU beyond the registers every start loads: the pending OUT
  * completion, the FPU/SSE state (MXCSR included: KVM_SET_FPU ignores it), the debug registers
  * (DR6 after a #DB) and a debugger's guest-debug settings. Events, registers and special registers

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#define HL_ABI_VERSION 3u /* 3: FS.base and the thread control block */
+#define HL_ABI_VERSION 4u /* 3: FS.base and the thread control block; 4: the doorbell */
 #define HL_ABI_PAGE_SIZE 4096u
 
 /* The thread control block: the last HL_ABI_TCB_SIZE bytes of the heap region. FS.base starts as
@@ -25,10 +25,13 @@
 #define HL_ABI_PORT_LOG 0xE8u
 /* ABORT: eax = abort code; a NUL-terminated message is in the panic region. */
 #define HL_ABI_PORT_ABORT 0xECu
+/* PARK: a hot guest (see the doorbell below) waited long enough for the host to answer its request
+ * and stops; resuming it is the answer. */
+#define HL_ABI_PORT_PARK 0xDCu
 /* EXCEPTION: ring 0 only (the host-owned exception stub); denied at CPL3. */
 #define HL_ABI_PORT_EXCEPTION 0xF0u
 /* Ports are 4 apart because a 32-bit `out` is checked against 4 consecutive I/O-bitmap bits. The
- * TSS I/O bitmap lets CPL3 use exactly HL_ABI_PORT_DONE .. HL_ABI_PORT_ABORT + 3. */
+ * TSS I/O bitmap lets CPL3 use exactly HL_ABI_PORT_PARK .. HL_ABI_PORT_ABORT + 3. */
 
 /* ---- Process environment block: one read-only page the host writes before the guest starts.
  * Addresses are guest-physical (= guest-virtual: memory is identity-mapped). ---- */
@@ -48,19 +51,44 @@ typedef struct hl_abi_peb {
     hl_abi_region output; /* guest -> host buffer stack (RW) */
     /* host-function table (read-only): u64 length, then a SIGNATURES message */
     hl_abi_region host_fns;
-    hl_abi_region panic; /* abort message, NUL-terminated (RW) */
-    hl_abi_region heap;  /* guest heap (RW) */
-    hl_abi_region stack; /* user stack: gpa = lowest byte, gpa + size = initial RSP (RW) */
-    hl_abi_region image; /* where the guest ELF was loaded */
+    hl_abi_region panic;    /* abort message, NUL-terminated (RW) */
+    hl_abi_region heap;     /* guest heap (RW) */
+    hl_abi_region stack;    /* user stack: gpa = lowest byte, gpa + size = initial RSP (RW) */
+    hl_abi_region image;    /* where the guest ELF was loaded */
+    hl_abi_region doorbell; /* one page (RW): hl_abi_doorbell */
 } hl_abi_peb;
 
 _Static_assert(sizeof(hl_abi_region) == 16, "hl_abi_region layout");
-_Static_assert(sizeof(hl_abi_peb) == 136, "hl_abi_peb layout");
+_Static_assert(sizeof(hl_abi_peb) == 152, "hl_abi_peb layout");
 _Static_assert(__builtin_offsetof(hl_abi_peb, input) == 24, "hl_abi_peb.input offset");
 _Static_assert(__builtin_offsetof(hl_abi_peb, image) == 120, "hl_abi_peb.image offset");
 
 /* Entry state: RIP = ELF entry (relocated), RDI = PEB gpa, RSP = stack.gpa + stack.size,
  * CPL3, interrupts off, all other general registers 0. */
+
+/* ---- The doorbell: how a hot sandbox's guest talks to the host without leaving the VM.
+ * A hot sandbox's vCPU keeps running between calls. Where a cold guest does `out` to DONE,
+ * HOST_CALL or LOG, a hot one (mode == HOT when it looks) posts the request instead: it writes
+ * bell = (answer + 1) | port << 32, with its message on the output stack as usual, and spins until
+ * answer equals that number (the host has served it: the next call, or the host call's reply, is
+ * on the input stack). If spin_tsc TSC ticks pass first, or mode stops being HOT, it leaves with
+ * `out` to PARK; the host answers before it resumes the vCPU. ABORT always leaves with `out`.
+ * The host reads bell once per look and writes only mode, answer and spin_tsc; any value the guest
+ * writes anywhere in the page only changes what it is answered. ---- */
+#define HL_ABI_DOORBELL_COLD 0u /* requests leave the VM (`out`), as in every cold sandbox */
+#define HL_ABI_DOORBELL_HOT 1u
+
+typedef struct hl_abi_doorbell {
+    uint64_t bell;         /* guest: request number (low 32 bits) | port << 32 */
+    uint8_t guest_pad[56]; /* the host's words are on their own cache line */
+    uint32_t mode;         /* host: HL_ABI_DOORBELL_COLD or _HOT */
+    uint32_t answer;       /* host: the number of the last request it answered */
+    uint64_t spin_tsc;     /* host: TSC ticks to wait for an answer before parking */
+    uint8_t host_pad[48];
+} hl_abi_doorbell;
+
+_Static_assert(sizeof(hl_abi_doorbell) == 128, "hl_abi_doorbell layout");
+_Static_assert(__builtin_offsetof(hl_abi_doorbell, mode) == 64, "hl_abi_doorbell.mode offset");
 
 /* ---- Buffer stacks (input and output regions) ----
  * Bytes [0, 8) hold the u64 stack pointer `sp`: the region offset of the first free byte; 8 when

@@ -138,6 +138,8 @@ typedef void (*hl_output_fn)(void *user, hl_stream stream, const uint8_t *bytes,
 #define HL_MIN_MEMORY_LIMIT (1024u * 1024)
 #define HL_DEFAULT_MEMORY_LIMIT (256u * 1024 * 1024)
 #define HL_MAX_TIME_LIMIT_MS (24u * 3600 * 1000)
+#define HL_DEFAULT_HOT_SPIN_US 200u
+#define HL_MAX_HOT_SPIN_US 1000000u
 
 typedef struct hl_config {
     size_t stack_size;      /* guest stack; default 256 KiB */
@@ -163,7 +165,14 @@ typedef struct hl_config {
                                guest's first instruction, for gdb on 127.0.0.1:gdb_port (see
                                docs/DEBUGGING.md); a sandbox with a gdb port has no time limit,
                                and its VM is never pooled */
-    uint16_t reserved16[3]; /* 0 */
+    bool hot;               /* false (default): every guest request is a VM exit. true: a hot
+                               sandbox (docs/HOT.md): its vCPU runs on a thread the library owns
+                               and takes calls, host calls and logs through shared memory without
+                               exits, spinning up to hot_spin_us for each, then parking; same API,
+                               results and errors. Not with gdb_port */
+    uint8_t reserved8;      /* 0 */
+    uint32_t hot_spin_us;   /* how long a hot guest (and its caller) spins waiting for the other
+                               side before parking; default 200, in [1, 1000000] */
     uint64_t reserved[4];   /* 0 (hl_config_init): room for later fields, so that the struct keeps
                                its size and a program built against this header keeps working
                                with a later library; a non-zero value is refused (HL_ECONFIG) */

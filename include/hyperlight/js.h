@@ -47,7 +47,9 @@ typedef struct hl_js_config {
     const char *core_dir;   /* hl_config.core_dir: core files of the JS guest after a fault */
     uint16_t gdb_port;      /* hl_config.gdb_port: hl_js_new waits for gdb (docs/DEBUGGING.md;
                                the JS guest's symbols are in js.elf, see there) */
-    uint16_t reserved16[3]; /* 0 */
+    bool hot;               /* hl_config.hot: a hot JS sandbox (docs/HOT.md) */
+    uint8_t reserved8;      /* 0 */
+    uint32_t hot_spin_us;   /* hl_config.hot_spin_us; 0 (default): the library's default */
     uint64_t reserved[4];   /* 0 (hl_js_config_init): room for later fields; non-zero is
                                refused with HL_ECONFIG */
 } hl_js_config;

@@ -37,9 +37,8 @@ static int check_config(hl_js *js, const hl_js_config *cfg)
     else
         hl_js_config_init(&js->cfg);
     hl_js_config *c = &js->cfg;
-    for (size_t i = 0; i < sizeof c->reserved16 / sizeof c->reserved16[0]; i++)
-        if (c->reserved16[i])
-            return hljs__error_set(js, HL_ECONFIG, "hl_js_config.reserved16[%zu] is not 0", i);
+    if (c->reserved8)
+        return hljs__error_set(js, HL_ECONFIG, "hl_js_config.reserved8 is not 0");
     for (size_t i = 0; i < sizeof c->reserved / sizeof c->reserved[0]; i++)
         if (c->reserved[i])
             return hljs__error_set(js, HL_ECONFIG, "hl_js_config.reserved[%zu] is not 0", i);
@@ -76,6 +75,9 @@ static void sandbox_config(const hl_js_config *c, hl_config *h)
     h->output_user = c->output_user;
     h->core_dir = c->core_dir;
     h->gdb_port = c->gdb_port;
+    h->hot = c->hot;
+    if (c->hot_spin_us)
+        h->hot_spin_us = c->hot_spin_us;
     size_t need = c->heap_size + c->stack_size + 2 * c->buffer_size + 64 * MIB;
     h->memory_limit = need > HL_MAX_GUEST_MEMORY ? HL_MAX_GUEST_MEMORY : need;
 }

@@ -318,9 +318,8 @@ static size_t take_size(cursor *c)
  * hyperlight.h (hl_config's ranges, which hl_js_new passes on) refuses cfg. */
 static int refused(const hl_js_config *c)
 {
-    for (size_t i = 0; i < sizeof c->reserved16 / sizeof c->reserved16[0]; i++)
-        if (c->reserved16[i])
-            return 1;
+    if (c->reserved8 || (c->hot && c->hot_spin_us > HL_MAX_HOT_SPIN_US))
+        return 1;
     for (size_t i = 0; i < sizeof c->reserved / sizeof c->reserved[0]; i++)
         if (c->reserved[i])
             return 1;
@@ -351,7 +350,9 @@ static void fuzz_new(const uint8_t *data, size_t size)
     unsigned reserved = (unsigned)take(&c, 1);
     for (size_t i = 0; i < sizeof cfg.reserved / sizeof cfg.reserved[0]; i++)
         cfg.reserved[i] = reserved >> i & 1 ? take(&c, 8) | 1 : 0;
-    cfg.reserved16[0] = reserved >> 7 & 1 ? (uint16_t)(take(&c, 2) | 1) : 0;
+    cfg.reserved8 = reserved >> 7 & 1 ? (uint8_t)(take(&c, 1) | 1) : 0;
+    cfg.hot = reserved >> 6 & 1;
+    cfg.hot_spin_us = cfg.hot ? (uint32_t)take(&c, 4) : 0;
     int fds = count_fds(), want = refused(&cfg) ? HL_ECONFIG : 0;
     int small = cfg.heap_size + cfg.stack_size + 2 * (uint64_t)cfg.buffer_size < 512 * MIB;
     hl_js *out = (hl_js *)&cfg;

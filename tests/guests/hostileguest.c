@@ -598,6 +598,111 @@ static int garbage_exit(const hl_value *args, size_t nargs, hl_value *ret)
     return hlg_fail("no kind %d", args[0].as.i32);
 }
 
+/* ---- hot sandboxes: the doorbell (abi.h) while the host is looking ---- */
+static volatile hl_abi_doorbell *doorbell(void)
+{
+    return (volatile hl_abi_doorbell *)(uintptr_t)hlg__peb.doorbell.gpa;
+}
+
+static uint64_t next_random(uint64_t *x)
+{
+    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17; /* xorshift64 */
+    return *x;
+}
+
+/* Waits for the answer to request n for at most `spins` pauses; 1 if it came. */
+static int answered(uint32_t n, uint32_t spins)
+{
+    for (uint32_t i = 0; i < spins; i++) {
+        if (doorbell()->answer == n)
+            return 1;
+        __builtin_ia32_pause();
+    }
+    return 0;
+}
+
+/* HotRewriteHostCall(n, seed): n times, pushes a host call to HostCount, rings the bell for it and,
+ * until the host answers (or a bound passes), keeps rewriting the message's bytes, its back-pointer
+ * and the stack pointer with random values, while the host copies them. Then drops whatever the
+ * host replied, puts the output stack back and returns how many requests were answered. */
+static int hot_rewrite_host_call(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    static const uint8_t call[] = {
+        HL_ABI_MSG_CALL, 0, 9, 0, 'H', 'o', 's', 't', 'C', 'o', 'u', 'n', 't'};
+    uint8_t *out = region_base(&hlg__peb.output), *in = region_base(&hlg__peb.input);
+    uint64_t x = args[1].as.u64 | 1, in_sp = load_u64(in);
+    int32_t got = 0;
+    (void)nargs;
+    for (int32_t i = 0; i < args[0].as.i32; i++) {
+        uint64_t sp = load_u64(out);
+        raw_push(call, sizeof call);
+        uint32_t n = doorbell()->answer + 1;
+        doorbell()->bell = (uint64_t)HL_ABI_PORT_HOST_CALL << 32 | n;
+        for (uint32_t k = 0; k < 200000 && doorbell()->answer != n; k++) {
+            uint64_t r = next_random(&x);
+            out[sp + r % (sizeof call + 8)] = (uint8_t)(r >> 32);
+            if (r >> 60 == 0)
+                store_u64(out, r >> 8 & 0xffff);
+        }
+        got += doorbell()->answer == n;
+        store_u64(out, sp);
+        store_u64(in, in_sp);
+    }
+    *ret = hl_i32(got);
+    return 0;
+}
+
+/* HotFlipBell(n, seed): writes n values to the bell: random ones, the number the host expects next
+ * with a random port, and valid-looking LOG requests over a garbage output stack; returns n. */
+static int hot_flip_bell(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    uint64_t x = args[1].as.u64 | 1;
+    (void)nargs;
+    for (int32_t i = 0; i < args[0].as.i32; i++) {
+        uint64_t r = next_random(&x);
+        uint32_t n = doorbell()->answer + 1;
+        switch (r % 4) {
+        case 0:
+            doorbell()->bell = next_random(&x);
+            break;
+        case 1:
+            doorbell()->bell = (r >> 16 & 0xffff) << 32 | n;
+            break;
+        case 2:
+            store_u64(region_base(&hlg__peb.output), r >> 40);
+            doorbell()->bell = (uint64_t)HL_ABI_PORT_LOG << 32 | n;
+            answered(n, 1000);
+            break;
+        default:
+            doorbell()->bell = (uint64_t)(uint32_t)(r >> 32) << 32 | (uint32_t)r;
+            break;
+        }
+    }
+    *ret = hl_i32(args[0].as.i32);
+    return 0;
+}
+
+/* HotParkUnasked(n): parks (`out` to PARK) n times without having posted a request; returns n. */
+static int hot_park_unasked(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    (void)nargs;
+    for (int32_t i = 0; i < args[0].as.i32; i++)
+        raw_exit(HL_ABI_PORT_PARK);
+    *ret = hl_i32(args[0].as.i32);
+    return 0;
+}
+
+/* HotPostAndSpin(): posts a LOG request whose message is not there, then spins forever without
+ * looking for the answer or parking. */
+static int hot_post_and_spin(const hl_value *args, size_t nargs, hl_value *ret)
+{
+    UNUSED_ARGS, (void)ret;
+    doorbell()->bell = (uint64_t)HL_ABI_PORT_LOG << 32 | (doorbell()->answer + 1);
+    for (volatile int forever = 1; forever;)
+        ;
+    return 0;
+}
+
 /* ---- registration ---- */
 #define S HL_TYPE_STRING
 #define I32 HL_TYPE_I32
@@ -611,6 +716,10 @@ void hlg_main(void)
     reg("Echo", S, HL_PARAMS(S), echo);
     reg("AddToStatic", I32, HL_PARAMS(I32), add_to_static);
     reg("Spin", VOID, NULL, 0, spin);
+    reg("HotRewriteHostCall", I32, HL_PARAMS(I32, U64), hot_rewrite_host_call);
+    reg("HotFlipBell", I32, HL_PARAMS(I32, U64), hot_flip_bell);
+    reg("HotParkUnasked", I32, HL_PARAMS(I32), hot_park_unasked);
+    reg("HotPostAndSpin", VOID, NULL, 0, hot_post_and_spin);
     reg("LogStorm", I32, HL_PARAMS(I32), log_storm);
     reg("HostLoop", I32, HL_PARAMS(S, I32), host_loop);
     reg("RawDone", VOID, HL_PARAMS(BYTES), raw_done);

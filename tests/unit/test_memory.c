@@ -1,5 +1,6 @@
 /* test_memory.c: guest memory access, layout, page-table flags and the host's buffer-stack pops. */
 #include "bstack.h"
+#include "doorbell.h"
 #include "guest_mem.h"
 #include "harness.h"
 #include "layout.h"
@@ -70,10 +71,48 @@ TEST(page_flags_follow_regions_and_segments)
     CHECK((rw & X86_PTE_US) && (rw & X86_PTE_RW) && (rw & X86_PTE_NX));
     uint64_t peb = hl__paging_flags(&l, &e, l.r[HL_R_PEB].gpa);
     CHECK((peb & X86_PTE_US) && !(peb & X86_PTE_RW));
+    uint64_t bell = hl__paging_flags(&l, &e, l.r[HL_R_DOORBELL].gpa);
+    CHECK((bell & X86_PTE_US) && (bell & X86_PTE_RW) && (bell & X86_PTE_NX));
+    CHECK_U64_EQ(l.r[HL_R_DOORBELL].size, 4096);
     CHECK_U64_EQ(hl__paging_flags(&l, &e, l.r[HL_R_STACK].gpa - 4096), 0); /* guard */
     CHECK_U64_EQ(hl__paging_flags(&l, &e, l.pml4), 0);                     /* page tables */
     uint64_t idt = hl__paging_flags(&l, &e, l.idt), stub = hl__paging_flags(&l, &e, l.stub);
     CHECK(!(idt & X86_PTE_US) && !(stub & X86_PTE_US) && !(stub & X86_PTE_RW));
+}
+
+TEST(doorbell_decodes_only_the_expected_number_with_a_request_port)
+{
+    uint16_t port = 0;
+    CHECK_EQ(hl__bell_decode((uint64_t)HL_ABI_PORT_DONE << 32 | 5, 5, &port), HL_BELL_REQUEST);
+    CHECK_EQ(port, HL_ABI_PORT_DONE);
+    CHECK_EQ(hl__bell_decode((uint64_t)HL_ABI_PORT_HOST_CALL << 32 | 6, 6, &port), HL_BELL_REQUEST);
+    CHECK_EQ(hl__bell_decode((uint64_t)HL_ABI_PORT_LOG << 32 | 0, 0, &port), HL_BELL_REQUEST);
+    CHECK_EQ(hl__bell_decode((uint64_t)HL_ABI_PORT_DONE << 32 | 4, 5, &port), HL_BELL_NONE);
+    CHECK_EQ(hl__bell_decode(0, 1, &port), HL_BELL_NONE);
+    /* the expected number with anything but a request port is a protocol error */
+    CHECK_EQ(hl__bell_decode((uint64_t)HL_ABI_PORT_ABORT << 32 | 5, 5, &port), HL_BELL_BAD);
+    CHECK_EQ(hl__bell_decode((uint64_t)HL_ABI_PORT_EXCEPTION << 32 | 5, 5, &port), HL_BELL_BAD);
+    CHECK_EQ(hl__bell_decode((uint64_t)HL_ABI_PORT_PARK << 32 | 5, 5, &port), HL_BELL_BAD);
+    CHECK_EQ(hl__bell_decode(1ull << 48 | (uint64_t)HL_ABI_PORT_DONE << 32 | 5, 5, &port),
+             HL_BELL_BAD);
+    CHECK_EQ(hl__bell_decode(UINT64_MAX, UINT32_MAX, &port), HL_BELL_BAD);
+}
+
+TEST(doorbell_words_are_atomic_aligned_and_bounded)
+{
+    hl__mem m;
+    uint64_t dirty[1] = {0}, v;
+    CHECK_EQ(hl__mem_map(&m, 2 * 4096), 0);
+    m.host_dirty = dirty;
+    CHECK_EQ(hl__doorbell_answer(&m, 4096, 42), 0);
+    CHECK_U64_EQ(dirty[0], 2); /* page 1: a host write, copied back by restores */
+    CHECK_EQ(hl__doorbell_read(&m, 4096, &v), 0);
+    CHECK_U64_EQ(v, 0);                                /* the guest's word is not the host's */
+    CHECK_EQ(hl__doorbell_read(&m, 4100, &v), -1);     /* misaligned */
+    CHECK_EQ(hl__doorbell_read(&m, 2 * 4096, &v), -1); /* outside */
+    CHECK_EQ(hl__doorbell_set_spin(&m, UINT64_MAX - 7, 1), -1);
+    m.host_dirty = NULL;
+    hl__mem_unmap(&m);
 }
 
 TEST(memory_accessors_check_bounds)
@@ -162,6 +201,8 @@ int main(int argc, char **argv)
         TEST_ENTRY(layout_orders_regions_and_keeps_page_zero_unmapped),
         TEST_ENTRY(layout_rejects_too_much_memory_and_colliding_fixed_images),
         TEST_ENTRY(page_flags_follow_regions_and_segments),
+        TEST_ENTRY(doorbell_decodes_only_the_expected_number_with_a_request_port),
+        TEST_ENTRY(doorbell_words_are_atomic_aligned_and_bounded),
         TEST_ENTRY(memory_accessors_check_bounds),
         TEST_ENTRY(stack_push_pop_nested),
         TEST_ENTRY(stack_pop_rejects_corruption),

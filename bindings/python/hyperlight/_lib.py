@@ -17,7 +17,8 @@ import os
 import sys
 import threading
 from ctypes import (CFUNCTYPE, POINTER, Structure, Union, c_bool, c_char_p, c_double, c_float,
-                    c_int, c_int32, c_int64, c_size_t, c_uint, c_uint16, c_uint32, c_uint64, c_void_p)
+                    c_int, c_int32, c_int64, c_size_t, c_uint, c_uint8, c_uint16, c_uint32,
+                    c_uint64, c_void_p)
 
 # ---- value.h ----
 class _Str(Structure):
@@ -54,7 +55,8 @@ class hl_config(Structure):
                 ("output_size", c_size_t), ("time_limit_ms", c_uint32), ("log_level", c_int),
                 ("log_fn", LOG_FN), ("log_user", c_void_p), ("reset_after_call", c_bool),
                 ("memory_limit", c_size_t), ("output_fn", OUTPUT_FN), ("output_user", c_void_p),
-                ("core_dir", c_char_p), ("gdb_port", c_uint16), ("reserved16", c_uint16 * 3),
+                ("core_dir", c_char_p), ("gdb_port", c_uint16), ("hot", c_bool),
+                ("reserved8", c_uint8), ("hot_spin_us", c_uint32),
                 ("reserved", c_uint64 * 4)]
 
 
@@ -77,7 +79,8 @@ class hl_js_config(Structure):
                 ("buffer_size", c_size_t), ("time_limit_ms", c_uint32),
                 ("reset_after_call", c_bool), ("output_fn", OUTPUT_FN), ("output_user", c_void_p),
                 ("log_fn", LOG_FN), ("log_user", c_void_p), ("log_level", c_int),
-                ("core_dir", c_char_p), ("gdb_port", c_uint16), ("reserved16", c_uint16 * 3),
+                ("core_dir", c_char_p), ("gdb_port", c_uint16), ("hot", c_bool),
+                ("reserved8", c_uint8), ("hot_spin_us", c_uint32),
                 ("reserved", c_uint64 * 4)]
 
 
