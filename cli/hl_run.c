@@ -186,7 +186,7 @@ static int parse_options(int argc, char **argv, run_options *o, int *exit_now)
             cfg->hot = true;
             break;
         case 'Y':
-            bad = hl_cli_parse_u32(optarg, &cfg->hot_spin_us);
+            bad = hl_cli_parse_u32(optarg, &cfg->hot_spin_us) || !cfg->hot_spin_us;
             break;
         case 'W':
             o->save_snapshot = optarg;

@@ -104,29 +104,34 @@ static int vcpu_exit(hl_sandbox *sb, hl__exit *e)
 static int wait_event(hl_sandbox *sb, hl__exit *e)
 {
     uint64_t spin_end = hl__now_ns() + sb->hot.spin_ns;
-    int looking = 1;
-    hl__doorbell_set_mode(&sb->mem, doorbell_gpa(sb), HL_ABI_DOORBELL_HOT);
+    int rc;
+    if (!sb->hot.resting)
+        hl__doorbell_set_mode(&sb->mem, doorbell_gpa(sb), HL_ABI_DOORBELL_HOT);
     for (;;) {
-        int rc = bell_request(sb, e);
+        rc = bell_request(sb, e);
         if (rc)
-            return rc < 0 ? rc : 0;
-        if (hl__vcpu_thread_wait(sb->hot.thread, 0))
-            return vcpu_exit(sb, e);
-        if (looking && hl__now_ns() < spin_end) {
+            break;
+        if (hl__vcpu_thread_wait(sb->hot.thread, 0)) {
+            rc = vcpu_exit(sb, e);
+            break;
+        }
+        if (!sb->hot.resting && hl__now_ns() < spin_end) {
             __builtin_ia32_pause();
             continue;
         }
-        if (looking) { /* then look once more: a request may have come just before */
+        if (!sb->hot.resting) { /* then look once more: a request may have come just before */
             hl__doorbell_set_mode(&sb->mem, doorbell_gpa(sb), HL_ABI_DOORBELL_COLD);
-            looking = 0;
+            sb->hot.resting = 1;
             continue;
         }
         if (!hl__vcpu_thread_wait(sb->hot.thread, WAIT_SLICE_NS)) {
             memset(e, 0, sizeof *e);
             e->kind = HL_EXIT_INTR; /* the vCPU still runs: the run loop looks at the clock */
-            return 0;
+            return 0;               /* and comes back still resting */
         }
     }
+    sb->hot.resting = 0;
+    return rc < 0 ? rc : 0;
 }
 
 int hl__hot_run(hl_sandbox *sb, hl__exit *e)
@@ -142,6 +147,7 @@ int hl__hot_run(hl_sandbox *sb, hl__exit *e)
 
 void hl__hot_halt(hl_sandbox *sb)
 {
+    sb->hot.resting = 0;
     if (!sb->hot.thread || !hl__vcpu_thread_busy(sb->hot.thread))
         return;
     hl__doorbell_set_mode(&sb->mem, doorbell_gpa(sb), HL_ABI_DOORBELL_COLD);
@@ -171,6 +177,7 @@ void hl__hot_reset(hl_sandbox *sb)
     hl__doorbell_read(&sb->mem, doorbell_gpa(sb), &bell);
     sb->hot.served = (uint32_t)bell;
     sb->hot.answered = 0;
+    sb->hot.resting = 0;
     if (sb->hot.thread) /* the page came back with the snapshot's window */
         hl__doorbell_set_spin(&sb->mem, doorbell_gpa(sb), sb->hot.spin_tsc);
 }

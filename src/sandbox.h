@@ -34,6 +34,7 @@ typedef struct hl__hot {
     struct hl__vcpu_thread *thread; /* NULL until a hot sandbox first runs */
     uint32_t served;                /* number of the last doorbell request the host took */
     int answered;                   /* and whether it has answered it */
+    int resting;                    /* the caller stopped spinning during this wait (mode COLD) */
     uint64_t spin_ns;               /* how long each side spins: cfg.hot_spin_us, or 0 on one CPU */
     uint64_t spin_tsc;              /* the same in guest TSC ticks (the doorbell's spin_tsc) */
 } hl__hot;

@@ -140,6 +140,20 @@ TEST(cli_bad_option_value_exits_2_naming_the_option)
               "hl-run: bad value '' for --core-dir (try --help)\n");
 }
 
+TEST(cli_hot_runs_the_call_in_a_hot_sandbox)
+{
+    require_kvm();
+    run_result r;
+    CHECK_RUN(ARGV("--hot", G, "Echo", "str:hot"), 0, "hot\n", "");
+    run_cli(ARGV("--hot", "--hot-spin-us", "3", G, "CallHostEcho", "str:x"), &r);
+    CHECK_EQ(r.status, 1); /* the host call goes through the doorbell and is refused there */
+    CHECK_CONTAINS(r.err, "host function 'HostEcho' is not registered");
+    CHECK_RUN(ARGV("--hot", "--hot-spin-us", "0", G, "Echo", "x"), 2, "",
+              "hl-run: bad value '0' for --hot-spin-us (try --help)\n");
+    CHECK_RUN(ARGV("--hot-spin-us", "x", G, "Echo", "x"), 2, "",
+              "hl-run: bad value 'x' for --hot-spin-us (try --help)\n");
+}
+
 TEST(cli_core_dir_gets_a_core_file_of_a_fault)
 {
     char dir[] = "/dev/shm/hl-cli-core-XXXXXX", cmd[128];
@@ -362,6 +376,7 @@ static const hl_test tests[] = {
     TEST_ENTRY(cli_without_guest_and_function_exits_2),
     TEST_ENTRY(cli_unknown_option_exits_2),
     TEST_ENTRY(cli_bad_option_value_exits_2_naming_the_option),
+    TEST_ENTRY(cli_hot_runs_the_call_in_a_hot_sandbox),
     TEST_ENTRY(cli_core_dir_gets_a_core_file_of_a_fault),
     TEST_ENTRY(cli_bad_typed_argument_exits_2),
     TEST_ENTRY(cli_bad_hex_digit_is_reported_at_its_position),

@@ -455,6 +455,22 @@ TEST(hljs_runs_handlers_expressions_and_event_streams)
     unlink(script);
 }
 
+TEST(hljs_hot_runs_the_same_handlers)
+{
+    require_js();
+    char out[4096], args[8192];
+    const char *script = write_script(
+        "hot.js", "export function handler(e) { console.log('seen', e.n); return e.n * 2; }\n");
+    snprintf(args, sizeof args, "--hot %s handler -", script);
+    CHECK_EQ(run_hljs(args, "{\"n\":1}\n{\"n\":21}\n", out, sizeof out), 0);
+    CHECK_STREQ(out, "seen 1\n2\nseen 21\n42\n");
+    snprintf(args, sizeof args, "--hot --hot-spin-us 5 --time-limit-ms 200 -e 'for (;;);'");
+    CHECK_EQ(run_hljs(args, NULL, out, sizeof out), 1);
+    CHECK_CONTAINS(out, "time limit");
+    CHECK_EQ(run_hljs("--hot-spin-us 0 -e 1", NULL, out, sizeof out), 2);
+    unlink(script);
+}
+
 TEST(hljs_saves_and_starts_from_snapshot_files)
 {
     require_js();
@@ -489,6 +505,7 @@ static const hl_test tests[] = {
     TEST_ENTRY(eval_returns_the_completion_value),
     TEST_ENTRY(arguments_are_checked),
     TEST_ENTRY(hljs_runs_handlers_expressions_and_event_streams),
+    TEST_ENTRY(hljs_hot_runs_the_same_handlers),
     TEST_ENTRY(hljs_saves_and_starts_from_snapshot_files),
 };
 
