@@ -275,6 +275,14 @@ class Snapshot(Closable):
             pass
 
 
+def set_hot(cfg, hot: bool, spin_us: Optional[int]) -> None:
+    """hot= and hot_spin_us= of a Sandbox or JSSandbox (the library checks the window's range)."""
+    if not isinstance(hot, bool):
+        raise _errors.ConfigError(-5, "hot must be a bool, got %r" % (hot,))
+    cfg.hot = hot
+    set_size(cfg, "hot_spin_us", spin_us, 2**32)
+
+
 def set_size(cfg, field: str, value: Optional[int], limit: int = 2**64) -> None:
     if value is not None:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < limit:

@@ -6,7 +6,7 @@ from ctypes import byref, c_void_p, string_at
 from typing import Any, Callable, Dict, Optional, Union
 
 from . import _errors, _lib
-from ._common import (Callbacks, Closable, Guard, Log, Output, Snapshot, finish, log_level,
+from ._common import (Callbacks, Closable, Guard, Log, Output, Snapshot, finish, log_level, set_hot,
                       set_size)
 
 _Event = Any  # anything json.dumps takes, or bytes / bytearray / memoryview
@@ -51,7 +51,8 @@ class JSSandbox(Closable):
     state right after loading), log_level, log, stdout/stderr/output (console.*), and functions
     ({name: fn}: host.<name>(...) in JS; fn gets the decoded arguments, Uint8Arrays as bytes, and
     returns something json.dumps takes, bytes, or None for undefined; an exception becomes a JS
-    exception the script can catch). Events and results are JSON-mapped Python objects or
+    exception the script can catch), hot and hot_spin_us (as for Sandbox: docs/HOT.md). Events
+    and results are JSON-mapped Python objects or
     bytes.
 
     As with Sandbox, an exception raised by an output or log callback is raised once the call
@@ -65,6 +66,7 @@ class JSSandbox(Closable):
                  stdout: Output = None, stderr: Output = None,
                  output: Optional[Callable[[int, bytes], Any]] = None,
                  functions: Optional[Dict[str, Callable]] = None,
+                 hot: bool = False, hot_spin_us: Optional[int] = None,
                  _snapshot: Optional[Snapshot] = None):
         self._ptr: Optional[int] = None
         self._doomed: Optional[int] = None  # closed from a callback: destroyed when the call ends
@@ -76,6 +78,7 @@ class JSSandbox(Closable):
                      ("time_limit_ms", time_limit_ms)):
             set_size(cfg, f, v, 2**32 if f == "time_limit_ms" else 2**64)
         cfg.reset_after_call = bool(reset_after_call)
+        set_hot(cfg, hot, hot_spin_us)
         lv = _level(log_level)
         if lv is not None:
             cfg.log_level = lv

@@ -9,7 +9,7 @@ from ctypes import POINTER, byref, c_int, c_size_t, c_void_p, string_at
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _errors, _lib
-from ._common import (Callbacks, Closable, Guard, Log, Output, Snapshot, finish, log_level,
+from ._common import (Callbacks, Closable, Guard, Log, Output, Snapshot, finish, log_level, set_hot,
                       set_size)
 
 try:
@@ -178,8 +178,10 @@ class Sandbox(Closable):
     logging.Logger, or True for the logger "hyperlight.guest"), stdout and stderr (callables
     taking bytes, or streams), output (a callable taking (stream, bytes)), functions (host
     functions: {name: fn} or {name: (fn, params, ret)}), core_dir (a directory: a core file of
-    the guest after each fault or abort, docs/DEBUGGING.md) and gdb_port (wait for gdb on
-    127.0.0.1:gdb_port before the guest's first instruction).
+    the guest after each fault or abort, docs/DEBUGGING.md), gdb_port (wait for gdb on
+    127.0.0.1:gdb_port before the guest's first instruction), hot (run the vCPU on a thread of
+    its own and take calls through shared memory, docs/HOT.md) and hot_spin_us (how long each
+    side of a hot sandbox spins before it parks; default 200).
 
     Host functions may be registered until the first call (or init()); the guest's init runs
     then. One thread at a time may use a sandbox (Busy otherwise); any thread may interrupt() it
@@ -199,10 +201,11 @@ class Sandbox(Closable):
                  log: Log = None, stdout: Output = None, stderr: Output = None,
                  output: Optional[Callable[[int, bytes], Any]] = None,
                  functions: Optional[Dict[str, Any]] = None,
-                 core_dir: Optional["os.PathLike[str] | str"] = None, gdb_port: int = 0):
+                 core_dir: Optional["os.PathLike[str] | str"] = None, gdb_port: int = 0,
+                 hot: bool = False, hot_spin_us: Optional[int] = None):
         self._ptr: Optional[int] = None
         cfg = self._config(time_limit_ms, reset_after_call, log_level, log, stdout, stderr,
-                           output, core_dir, gdb_port)
+                           output, core_dir, gdb_port, hot, hot_spin_us)
         set_size(cfg, "heap_size", heap_size)
         set_size(cfg, "stack_size", stack_size)
         set_size(cfg, "input_size", input_size)
@@ -225,14 +228,15 @@ class Sandbox(Closable):
                       output: Optional[Callable[[int, bytes], Any]] = None,
                       functions: Optional[Dict[str, Any]] = None,
                       core_dir: Optional["os.PathLike[str] | str"] = None,
-                      gdb_port: int = 0) -> "Sandbox":
+                      gdb_port: int = 0, hot: bool = False,
+                      hot_spin_us: Optional[int] = None) -> "Sandbox":
         """A sandbox in the state of snap, sharing its memory copy-on-write (no guest init runs).
         Sizes come from the snapshot. If snap's guest had host functions, register the same ones
         (functions= or register()) before the first call."""
         self = cls.__new__(cls)
         self._ptr = None
         cfg = self._config(time_limit_ms, reset_after_call, log_level, log, stdout, stderr,
-                           output, core_dir, gdb_port)
+                           output, core_dir, gdb_port, hot, hot_spin_us)
         out = c_void_p()
         with snap._use() as p:
             _errors.check(_lib.lib().hl_sandbox_new_from_snapshot(byref(cfg), p, byref(out)))
@@ -240,13 +244,14 @@ class Sandbox(Closable):
         return self
 
     def _config(self, time_limit_ms, reset_after_call, level, log, stdout, stderr, output,
-                core_dir=None, gdb_port=0):
+                core_dir=None, gdb_port=0, hot=False, hot_spin_us=None):
         cfg = _lib.hl_config()
         _lib.lib().hl_config_init(byref(cfg))
         if core_dir is not None:
             self._core_dir = os.fsencode(core_dir)  # alive until the library has copied it
             cfg.core_dir = self._core_dir
         set_size(cfg, "gdb_port", gdb_port, 2**16)
+        set_hot(cfg, hot, hot_spin_us)
         if time_limit_ms is not None:
             set_size(cfg, "time_limit_ms", time_limit_ms, 2**32)
         cfg.reset_after_call = bool(reset_after_call)

@@ -233,6 +233,18 @@ export function uncaught() { return host.boom("way out"); }
     def test_config_errors(self):
         with self.assertRaises(hl.ConfigError):
             hl.JSSandbox(heap_size=1024)
+        with self.assertRaises(hl.ConfigError):
+            hl.JSSandbox(hot=True, hot_spin_us=10**7)
+
+    def test_hot(self):
+        seen = []
+        with hl.JSSandbox(hot=True, functions={"twice": lambda x: 2 * x},
+                          stdout=seen.append) as js:
+            js.load_module("h.js", HANDLER + "export function viahost(e) {"
+                           " console.log('e=' + e); return host.twice(e); }\n")
+            self.assertEqual(js.call("h.js", "handler", 3)["got"], 3)
+            self.assertEqual(js.call("h.js", "viahost", 21), 42)
+            self.assertIn(b"e=21", b"".join(seen))
 
 
 if __name__ == "__main__":

@@ -155,6 +155,47 @@ class TestCalls(unittest.TestCase):
 
 
 @requires_kvm
+class TestHot(unittest.TestCase):
+    """hot=True (docs/HOT.md): the same results, errors and recovery as a normal sandbox."""
+
+    def test_calls_host_functions_output_and_snapshots(self):
+        out = []
+        host = {"HostEcho": (lambda s: s.upper(), [str], str)}
+        with hl.Sandbox(guest_path(), hot=True, hot_spin_us=500, stdout=out.append,
+                        functions=host) as sb:
+            self.assertEqual(sb.call("Echo", "hot"), "hot")
+            self.assertEqual(sb.call("CallHostEcho", "up"), "UP")
+            self.assertEqual(sb.call("PrintOutput", "hello\n"), 6)
+            self.assertEqual(b"".join(out), b"hello\n")
+            snap = sb.snapshot()
+            self.assertEqual(sb.call("AddToStatic", 5), 5)
+            sb.restore(snap)
+            self.assertEqual(sb.call("GetStatic"), 0)
+            clone = hl.Sandbox.from_snapshot(snap, hot=True, functions=host)
+            self.assertEqual(clone.call("CallHostEcho", "clone"), "CLONE")
+            clone.close()
+            snap.close()
+
+    def test_time_limit_poisons_until_restore(self):
+        with hl.Sandbox(guest_path(), hot=True, time_limit_ms=200) as sb:
+            snap = sb.snapshot()
+            with self.assertRaises(hl.Timeout):
+                sb.call("Spin")
+            self.assertTrue(sb.poisoned)
+            sb.restore(snap)
+            self.assertEqual(sb.call("Echo", "again"), "again")
+            snap.close()
+
+    def test_config_errors(self):
+        for kw in [{"hot_spin_us": 0}, {"hot_spin_us": 10**7}, {"gdb_port": 1234}]:
+            with self.subTest(kw=kw), self.assertRaises(hl.ConfigError):
+                hl.Sandbox(guest_path(), hot=True, **kw)
+        for kw in [{"hot": 1}, {"hot": True, "hot_spin_us": -1}]:
+            with self.subTest(kw=kw), self.assertRaises(hl.ConfigError):
+                hl.Sandbox(guest_path(), **kw)
+
+
+@requires_kvm
 class TestHostFunctions(unittest.TestCase):
     def test_types_from_annotations_and_explicit(self):
         seen = []
