@@ -6,6 +6,8 @@
 #                   QEMU's emulated AMD CPU with SVM, where the kernel's kvm_amd gives a real
 #                   /dev/kvm (tests/vm/run.sh), then the examples' host programs (their checks
 #                   fail the run). About 10x slower than on a KVM host.
+#   make vm-test-build, make vm-test-run: its two halves (.ci/run runs the second in the background
+#                   while the host goes on with its own passes).
 VM_B := build-vm$(if $(filter 1,$(SANITIZE)),-san)
 VM_KIT := build-vm/kit
 VM_SECONDS ?= 3000
@@ -13,8 +15,11 @@ VM_SECONDS ?= 3000
 # each takes ~0.12 s, so it makes fewer (the same checks on each).
 VM_JS_SANDBOXES ?= 250
 
-.PHONY: vm-test
-vm-test:
+.PHONY: vm-test vm-test-build vm-test-run
+vm-test: vm-test-build
+	$(MAKE) vm-test-run
+
+vm-test-build:
 	$(MAKE) B=$(VM_B) HL_EXTRA_CFLAGS=-DX86_TYPE_TSS64_LOADED=9 all kvm-tests-build examples
 	tests/vm/kit.sh $(VM_KIT)
 	@printf '%s\n' '#!/bin/sh' 'cd $(CURDIR) || exit 1' \
@@ -31,4 +36,7 @@ vm-test:
 	    'echo "== bindings/python: the Python tests against $(VM_B)/lib (200 leak cycles, not 10,000)"' \
 	    'HYPERLIGHT_LIB=$(VM_B)/lib/libhyperlight.so HYPERLIGHT_JS_LIB=$(VM_B)/lib/libhyperlight_js.so \
 	     HL_PY_LEAK_CYCLES=200 python3 bindings/python/tests/run.py || rc=1' 'exit $$rc' > $(VM_B)/vm-test.sh
+
+vm-test-run:
+	@test -s $(VM_B)/vm-test.sh || { echo "vm-test-run: run make vm-test-build first" >&2; exit 1; }
 	tests/vm/run.sh $(VM_KIT) $(VM_SECONDS) $(VM_B)/vm-test.sh
