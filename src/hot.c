@@ -162,10 +162,11 @@ int hl__hot_settle(hl_sandbox *sb)
         return 0;
     hl__doorbell_set_mode(&sb->mem, doorbell_gpa(sb), HL_ABI_DOORBELL_COLD);
     if (hl__vcpu_thread_busy(t)) {
+        hl__vcpu_thread_finish_on_exit(t); /* whatever it stops with: the park, usually */
         if (!hl__vcpu_thread_wait(t, HL_HOT_PARK_WAIT_MS * 1000000ull))
             hl__vcpu_thread_kick(t); /* a guest that does not park is stopped where it is */
         int rc = hl__vcpu_thread_take(t, NULL);
-        if (rc)
+        if (rc || hl__vcpu_thread_finished(t))
             return rc;
     }
     return hl__vcpu_thread_finish_exit(t);

@@ -28,9 +28,11 @@ struct hl__vcpu_thread {
     hl__vm *vm;
     pthread_t thread;
     pid_t tid;
-    int rc;        /* the last run's result */
-    hl__exit exit; /* and its exit */
-    char why[512]; /* hl_last_error of a failed run, from the thread */
+    uint32_t finish_on_exit; /* atomic: the caller asked the run's exit to be finished */
+    int finished;            /* the thread did: the run's exit is finished */
+    int rc;                  /* the last run's result */
+    hl__exit exit;           /* and its exit */
+    char why[512];           /* hl_last_error of a failed run, from the thread */
 };
 
 static void futex_wake(uint32_t *w)
@@ -59,7 +61,12 @@ static void set_state(hl__vcpu_thread *t, uint32_t s)
 static void serve(hl__vcpu_thread *t, uint32_t what)
 {
     hl__clear_error();
+    t->finished = 0;
     t->rc = what == RUN ? hl__vm_run(t->vm, &t->exit) : hl__vm_finish_exit(t->vm);
+    if (what == RUN && !t->rc && __atomic_load_n(&t->finish_on_exit, __ATOMIC_ACQUIRE)) {
+        t->rc = hl__vm_finish_exit(t->vm);
+        t->finished = 1;
+    }
     if (t->rc)
         snprintf(t->why, sizeof t->why, "%s", hl_last_error());
     set_state(t, ENDED);
@@ -127,7 +134,18 @@ int hl__vcpu_thread_busy(const hl__vcpu_thread *t)
 
 void hl__vcpu_thread_run(hl__vcpu_thread *t)
 {
+    __atomic_store_n(&t->finish_on_exit, 0, __ATOMIC_RELAXED); /* published by the state's store */
     set_state(t, RUN);
+}
+
+void hl__vcpu_thread_finish_on_exit(hl__vcpu_thread *t)
+{
+    __atomic_store_n(&t->finish_on_exit, 1, __ATOMIC_RELEASE);
+}
+
+int hl__vcpu_thread_finished(const hl__vcpu_thread *t)
+{
+    return t->finished;
 }
 
 static int ended(uint32_t s)

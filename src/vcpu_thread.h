@@ -39,6 +39,15 @@ void hl__vcpu_thread_kick(hl__vcpu_thread *t);
 /* On an idle thread: hl__vm_finish_exit run by the thread. Returns its result. */
 int hl__vcpu_thread_finish_exit(hl__vcpu_thread *t);
 
+/* During a run: asks the thread to finish the exit the run ends with (hl__vm_finish_exit) before
+ * it reports it, which saves hl__vcpu_thread_finish_exit's round trip when the exit's contents do
+ * not matter. Asking may come too late for an exit already reported: after hl__vcpu_thread_take,
+ * hl__vcpu_thread_finished says whether it did (a new run cancels the request). */
+void hl__vcpu_thread_finish_on_exit(hl__vcpu_thread *t);
+
+/* 1 when the exit last taken was finished on the thread (hl__vcpu_thread_finish_on_exit). */
+int hl__vcpu_thread_finished(const hl__vcpu_thread *t);
+
 /* Kicks a run in progress, takes its exit and joins the thread. NULL is a no-op. */
 void hl__vcpu_thread_stop(hl__vcpu_thread *t);
 
