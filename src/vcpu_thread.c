@@ -62,10 +62,13 @@ static void serve(hl__vcpu_thread *t, uint32_t what)
 {
     hl__clear_error();
     t->finished = 0;
-    t->rc = what == RUN ? hl__vm_run(t->vm, &t->exit) : hl__vm_finish_exit(t->vm);
-    if (what == RUN && !t->rc && __atomic_load_n(&t->finish_on_exit, __ATOMIC_ACQUIRE)) {
+    if (what == FINISH) {
         t->rc = hl__vm_finish_exit(t->vm);
-        t->finished = 1;
+    } else {
+        t->rc = hl__vm_run(t->vm, &t->exit);
+        t->finished = !t->rc && __atomic_load_n(&t->finish_on_exit, __ATOMIC_ACQUIRE);
+        if (t->finished)
+            t->rc = hl__vm_finish_exit(t->vm);
     }
     if (t->rc)
         snprintf(t->why, sizeof t->why, "%s", hl_last_error());
